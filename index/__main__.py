@@ -1,0 +1,87 @@
+"""python -m index build [PATH ...] | list | remove DOC"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from index.store import EmbeddingMismatchError, IndexBusyError
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, doc_id: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, leave=False)
+        bar.set_postfix_str(doc_id, refresh=False)
+        bar.update(done - bar.n)
+
+    return update
+
+
+def print_listing(components) -> None:
+    docs = components.store.documents()
+    if not docs:
+        print("index is empty")
+        return
+    for doc in docs:
+        print(f"{doc['doc_id']}  「{doc['title']}」  {doc['chunks']} chunks")
+        for section in doc["sections"]:
+            print(f"    {section['chunks']:>3}  {section['path']}")
+    print(f"{len(docs)} document(s), {components.store.count()} chunks")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from index.components import open_index
+    from index.settings import IndexSettings
+
+    parser = argparse.ArgumentParser(prog="python -m index", description="Build and inspect the report index.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="index files or folders (default: the data folder)")
+    build.add_argument("paths", nargs="*", type=Path)
+    build.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
+                       help="remove indexed documents whose files are gone (default: on when no PATH is given)")
+    sub.add_parser("list", help="documents and sections in the index")
+    remove = sub.add_parser("remove", help="remove a document by its id (file name)")
+    remove.add_argument("doc")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    settings = IndexSettings()
+    try:
+        started = time.perf_counter()
+        components = open_index(settings)
+        if args.command == "list":
+            print_listing(components)
+            return 0
+        if args.command == "remove":
+            removed = components.indexer.remove(args.doc)
+            if not removed:
+                print(f"error: no document {args.doc!r} in the index", file=sys.stderr)
+                return 1
+            print(f"removed {args.doc} ({removed} chunks)")
+            return 0
+        paths = args.paths or [settings.data_dir]
+        prune = (not args.paths) if args.prune is None else args.prune
+        report = components.indexer.build(paths, prune=prune, progress=_progress_bar())
+        for result in report.results:
+            detail = result.error if result.status == "failed" else f"{result.chunks} chunks, {result.embedded} embedded"
+            print(f"{result.status:<9} {result.doc_id}: {detail}")
+        print(f"done in {time.perf_counter() - started:.1f}s; index holds {components.store.count()} chunks")
+        return 1 if report.failed and len(report.failed) == len(report.results) else 0
+    except IndexBusyError as exc:
+        print(f"error: {exc}. Try again when the other build has finished.", file=sys.stderr)
+        return 2
+    except EmbeddingMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

