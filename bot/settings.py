@@ -1,0 +1,46 @@
+"""All settings in one typed object; each field can be set by a ``QA_<FIELD>`` environment variable."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator
+
+from index.settings import IndexSettings
+
+
+class Settings(IndexSettings):
+    # Answering
+    answer_mode: Literal["extractive", "llm"] = "extractive"
+    sources_k: int = 5  # passages returned with an answer
+    candidates_k: int = 20  # per retriever, before fusion
+    max_question_chars: int = 500
+    history_turns: int = 4  # user+assistant pairs kept for follow-ups
+
+    # Optional LLM behind any OpenAI-compatible server (vLLM, Ollama, llama.cpp server...)
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = 30.0
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 800
+
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    root_path: str = ""
+    concurrency: int = 8
+    admin_token: str | None = None  # needed to upload/remove documents when set
+    app_password: str | None = None  # optional login for the whole app (user "admin" unless app_user)
+    app_user: str = "admin"
+    proxy_user_header: str | None = None  # e.g. X-Remote-User set by a trusted reverse proxy
+    cors_origins: list[str] = []
+    frame_ancestors: list[str] = ["'self'"]
+    max_upload_mb: float = 20.0
+
+    @field_validator("cors_origins", "frame_ancestors", mode="before")
+    @classmethod
+    def _split_list(cls, value):
+        # Accept "a,b" from the environment as well as JSON lists.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
