@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,3 +65,55 @@ def report_bot(report_settings, report_index):
     from bot.chain import Bot
 
     return Bot(report_settings, report_index)
+
+
+@pytest.fixture
+def make_index(tmp_path, embeddings):
+    """Index components on a fresh folder with the session's model; keyword overrides go to settings."""
+    from index.components import open_index
+    from index.settings import IndexSettings
+
+    def make(embeddings=embeddings, **overrides):
+        values = {"index_dir": tmp_path / "index", "data_dir": tmp_path / "data"}
+        values.update(overrides)
+        return open_index(IndexSettings(**values), embeddings=embeddings)
+
+    return make
+
+
+@contextmanager
+def running_server(command: list[str], health_url: str, timeout: float = 60.0, log_path: Path | None = None):
+    """Start a server subprocess, wait until ``health_url`` answers 200, stop it afterwards."""
+    import urllib.request
+
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(health_url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command[0]} did not answer {health_url} within {timeout:.0f}s")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_path:
+            log.close()
+
+
+def venv_script(name: str) -> str:
+    """A console script installed next to the running interpreter (the venv's bin)."""
+    return str(Path(sys.executable).parent / name)
