@@ -78,9 +78,16 @@ class Indexer:
         report = BuildReport()
         with write_lock(self.index_dir):
             prepared: list[tuple[Path, ChunkedDocument, str]] = []
+            seen: dict[str, Path] = {}
             for path in files:
                 doc_id = (doc_ids or {}).get(path, path.name)
+                if seen.get(doc_id) == path:  # named twice on the command line
+                    continue
                 try:
+                    if doc_id in seen:  # same file name in two folders: would overwrite each other
+                        raise LoadError(path, f"duplicate document id {doc_id!r} (also {seen[doc_id]})",
+                                        f"与“{seen[doc_id]}”同名，请改名后再导入")
+                    seen[doc_id] = path
                     loaded = load_document(path, self.max_bytes)
                     doc = chunk_document(loaded, doc_id, self.max_chars)
                 except LoadError as exc:
