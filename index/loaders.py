@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+_MB = 1024 * 1024  # QA_MAX_FILE_MB counts in MiB, as the cap is computed
 
 
 class LoadError(Exception):
@@ -52,7 +53,7 @@ def load_document(path: Path | str, max_bytes: int) -> LoadedDocument:
         raise LoadError(path, "file is empty", "文件是空的")
     if size > max_bytes:
         raise LoadError(path, f"file too large ({size} bytes > {max_bytes})",
-                        f"文件过大（{size / 1e6:.1f} MB，上限 {max_bytes / 1e6:.1f} MB）")
+                        f"文件过大（{size / _MB:.1f} MB，上限 {max_bytes / _MB:.1f} MB）")
     loader = {".txt": _load_text, ".md": _load_markdown, ".docx": _load_docx, ".pdf": _load_pdf}[suffix]
     doc = loader(path)
     if not any(b.text.strip() for b in doc.blocks):
@@ -61,6 +62,11 @@ def load_document(path: Path | str, max_bytes: int) -> LoadedDocument:
 
 
 def decode_text(path: Path, data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # "Unicode" as Windows Notepad saves it
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise LoadError(path, f"invalid UTF-16: {exc}", "无法识别文件编码（支持 UTF-8、UTF-16、GBK/GB18030）") from exc
     if b"\x00" in data[:8192]:
         raise LoadError(path, "binary content (NUL bytes)", "文件内容不是文本（可能是二进制文件）")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -139,7 +145,11 @@ def _load_docx(path: Path) -> LoadedDocument:
     return LoadedDocument(path, title, blocks)
 
 
-_SENTENCE_END = "。！？；：”」）)"
+# A wrapped PDF line ends a paragraph only after sentence-final punctuation (closing quotes allowed).
+_PARAGRAPH_END = re.compile(r"[。！？；：][”’」』）)]*$")
+# A heading on a line of its own: short, and no sentence ends inside it (a run-in heading such as
+# "（一）经济发展稳中向好。全区…" wraps onto the next line like any other paragraph).
+_SENTENCE_INSIDE = re.compile(r"[。！？；]")
 
 
 def _load_pdf(path: Path) -> LoadedDocument:
@@ -175,8 +185,8 @@ def _join_pdf_lines(pages: list[str]) -> list[str]:
             line = raw.strip()
             if not line:
                 continue
-            ends_paragraph = current.endswith(tuple(_SENTENCE_END)) or (
-                looks_like_heading(current) and len(current) <= 40)
+            ends_paragraph = bool(_PARAGRAPH_END.search(current)) or (
+                looks_like_heading(current) and len(current) <= 40 and not _SENTENCE_INSIDE.search(current))
             if current and (looks_like_heading(line) or ends_paragraph):
                 paragraphs.append(current)
                 current = line

@@ -1,0 +1,376 @@
+"""Loaders for every supported format, and what happens with files that cannot be indexed."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from index.chunking import chunk_document
+from index.loaders import LoadError, load_document
+
+MB = 1024 * 1024
+REPORT_TEXT = (
+    "现将上半年重点工作完成情况汇报如下。\n"
+    "一、上半年工作完成情况\n"
+    "（一）经济发展稳中向好。上半年GDP预计完成**亿元，同比增长*%。\n"
+    "（二）全力整治生态环境。全面禁止露天焚烧秸秆，空气质量优良天数比例达到*%。\n"
+    "二、下半年工作计划\n"
+    "（一）加大招商引资。要坚持底线思维，积极应对外部环境变化。\n"
+)
+
+
+def load(path: Path, max_bytes: int = 20 * MB):
+    return load_document(path, max_bytes)
+
+
+def outline_paths(path: Path) -> list[str]:
+    doc = chunk_document(load(path), path.name, 320)
+    return [s.path_text for s in doc.outline.sections]
+
+
+def make_docx(path: Path, title: str = "", headings: bool = True, table: bool = True) -> Path:
+    import docx
+
+    document = docx.Document()
+    if title:
+        document.core_properties.title = title
+    if headings:
+        document.add_heading("上半年工作完成情况", level=1)
+        document.add_heading("经济发展", level=2)
+    document.add_paragraph("上半年GDP预计完成**亿元，同比增长*%。")
+    if headings:
+        document.add_heading("生态环境", level=2)
+    document.add_paragraph("全面禁止露天焚烧秸秆。")
+    if table:
+        grid = document.add_table(rows=2, cols=2)
+        for (row, col), value in {(0, 0): "指标", (0, 1): "完成值", (1, 0): "秸秆综合利用率", (1, 1): "**%"}.items():
+            grid.cell(row, col).text = value
+    document.save(str(path))
+    return path
+
+
+def make_pdf(path: Path, lines: list[str], title: str = "") -> Path:
+    """A PDF with a real text layer, in the CID font Adobe-GB1 readers carry (no font file needed)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path))
+    if title:
+        pdf.setTitle(title)
+    pdf.setFont("STSong-Light", 12)
+    y = 800
+    for line in lines:
+        if y < 60:
+            pdf.showPage()
+            pdf.setFont("STSong-Light", 12)
+            y = 800
+        pdf.drawString(50, y, line)
+        y -= 20
+    pdf.save()
+    return path
+
+
+def make_blank_pdf(path: Path) -> Path:
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path))
+    pdf.rect(100, 100, 300, 500, fill=1)  # a scanned page: marks, no text
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+# --- text and markdown ----------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"],
+                         ids=["utf-8", "utf-8 with BOM", "GB18030", "GBK", "UTF-16 with BOM"])
+def test_a_text_file_loads_whatever_its_common_encoding(tmp_path, encoding):
+    path = tmp_path / "report.txt"
+    path.write_bytes(REPORT_TEXT.encode(encoding))
+
+    doc = load(path)
+
+    assert [b.text for b in doc.blocks if b.text] == REPORT_TEXT.splitlines()
+    assert doc.title == "report"
+    assert outline_paths(path)[:3] == ["一、上半年工作完成情况", "一、上半年工作完成情况 > （一）经济发展稳中向好",
+                                       "一、上半年工作完成情况 > （二）全力整治生态环境"]
+
+
+def test_a_gb18030_file_with_characters_outside_gbk_loads(tmp_path):
+    text = "一、概况\n𠮷字与䶮字都在GB18030里，同比增长*%。\n"
+    path = tmp_path / "rare.txt"
+    path.write_bytes(text.encode("gb18030"))
+
+    assert [b.text for b in load(path).blocks] == text.splitlines()
+
+
+def test_windows_line_endings_and_full_width_spaces_do_not_reach_the_chunks(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes("一、概况\r\n\u3000\u3000全区经济 平稳。\r\n".encode("gb18030"))
+
+    doc = chunk_document(load(path), path.name, 320)
+
+    assert doc.text == "一、概况\n全区经济平稳。"
+    assert [c.text for c in doc.chunks] == ["全区经济平稳。"]
+
+
+def test_markdown_headings_make_the_outline(tmp_path):
+    path = tmp_path / "plan.md"
+    path.write_text("# 下半年工作计划\n\n## 招商引资\n\n坚持底线思维。\n\n## 生态环境\n\n禁止焚烧秸秆。\n", "utf-8")
+
+    doc = chunk_document(load(path), path.name, 320)
+
+    assert [s.path_text for s in doc.outline.sections] == [
+        "下半年工作计划", "下半年工作计划 > 招商引资", "下半年工作计划 > 生态环境"]
+    assert [(c.section_path, c.text) for c in doc.chunks] == [
+        ("下半年工作计划 > 招商引资", "坚持底线思维。"), ("下半年工作计划 > 生态环境", "禁止焚烧秸秆。")]
+    assert {c.period for c in doc.chunks} == {"下半年"}
+
+
+def test_a_markdown_file_in_gb18030_loads(tmp_path):
+    path = tmp_path / "plan.md"
+    path.write_bytes("# 工作计划\n坚持底线思维。\n".encode("gb18030"))
+
+    assert [(b.text, b.heading_level) for b in load(path).blocks] == [("工作计划", 1), ("坚持底线思维。", None)]
+
+
+# --- docx -----------------------------------------------------------------------
+
+def test_docx_heading_styles_make_the_outline_and_table_cells_are_kept(tmp_path):
+    path = make_docx(tmp_path / "report.docx", title="区政府工作报告")
+
+    doc = chunk_document(load(path), path.name, 320)
+
+    assert doc.title == "区政府工作报告"
+    assert [s.path_text for s in doc.outline.sections] == [
+        "上半年工作完成情况", "上半年工作完成情况 > 经济发展", "上半年工作完成情况 > 生态环境"]
+    by_section = {}
+    for chunk in doc.chunks:
+        by_section.setdefault(chunk.section_path, []).append(chunk.text)
+    assert by_section["上半年工作完成情况 > 经济发展"] == ["上半年GDP预计完成**亿元，同比增长*%。"]
+    table_text = " ".join(by_section["上半年工作完成情况 > 生态环境"])
+    for cell in ("指标", "完成值", "秸秆综合利用率", "**%"):
+        assert cell in table_text
+    assert all(c.period == "上半年" for c in doc.chunks)
+
+
+def test_a_docx_without_heading_styles_is_outlined_by_its_numbering(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for line in REPORT_TEXT.splitlines():
+        document.add_paragraph(line)
+    path = tmp_path / "plain.docx"
+    document.save(str(path))
+
+    assert outline_paths(path) == outline_paths(_write(tmp_path / "plain.txt", REPORT_TEXT))
+    assert load(path).title == "plain"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, "utf-8")
+    return path
+
+
+# --- pdf ------------------------------------------------------------------------
+
+def test_a_pdf_text_layer_is_read_and_wrapped_lines_are_rejoined(tmp_path):
+    path = make_pdf(tmp_path / "report.pdf", [
+        "一、上半年工作完成情况",
+        "（一）经济发展稳中向好。上半年GDP预计完成**亿元，同比",
+        "增长*%，与全年目标（*%）持平。",
+        "二、下半年工作计划",
+        "时间过半，任务过半，下半年我区将",
+        "全力以赴。",
+        "（一）加大招商引资。要坚持底线思维。",
+    ], title="区工作报告")
+
+    loaded = load(path)
+    doc = chunk_document(loaded, path.name, 320)
+
+    assert loaded.title == "区工作报告"
+    assert [b.text for b in loaded.blocks] == [
+        "一、上半年工作完成情况",
+        "（一）经济发展稳中向好。上半年GDP预计完成**亿元，同比增长*%，与全年目标（*%）持平。",
+        "二、下半年工作计划",
+        "时间过半，任务过半，下半年我区将全力以赴。",
+        "（一）加大招商引资。要坚持底线思维。",
+    ]
+    assert [s.path_text for s in doc.outline.sections] == [
+        "一、上半年工作完成情况", "一、上半年工作完成情况 > （一）经济发展稳中向好",
+        "二、下半年工作计划", "二、下半年工作计划 > （一）加大招商引资"]
+    assert doc.chunks[0].masked
+
+
+def test_a_pdf_spanning_pages_is_read_whole(tmp_path):
+    lines = [f"第{i}句话说明全区工作进展。" for i in range(1, 61)]
+    path = make_pdf(tmp_path / "long.pdf", lines)
+
+    text = "".join(b.text for b in load(path).blocks)
+
+    assert text == "".join(lines)
+
+
+# --- bad input --------------------------------------------------------------------
+
+def _binary(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 8)
+
+
+def _undecodable(path: Path) -> None:
+    path.write_bytes(bytes([0x81, 0x30, 0xFF, 0xFE, 0x80, 0x80, 0xA0, 0x7F]) * 200)
+
+
+def _corrupt_docx(path: Path) -> None:
+    make_docx(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # a download cut short
+
+
+def _docx_that_is_a_zip_of_something_else(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "这不是 Word 文档")
+
+
+def _corrupt_pdf(path: Path) -> None:
+    path.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\ngarbage without xref\n")
+
+
+BAD_FILES = {
+    "an empty file": ("empty.txt", lambda p: p.write_bytes(b""), "file is empty", "空"),
+    "a binary file": ("blob.txt", _binary, "binary", "二进制"),
+    "an unsupported extension": ("sheet.xlsx", lambda p: p.write_bytes(b"PK\x03\x04"), "unsupported file type .xlsx", "不支持"),
+    "a file with no extension": ("README", lambda p: p.write_text("一、概况", "utf-8"), "unsupported file type", "不支持"),
+    "undecodable text": ("garbled.txt", _undecodable, "cannot decode", "编码"),
+    "a truncated docx": ("cut.docx", _corrupt_docx, "docx", "损坏"),
+    "a docx that is some other zip": ("other.docx", _docx_that_is_a_zip_of_something_else, "corrupt docx", "损坏"),
+    "a corrupt pdf": ("broken.pdf", _corrupt_pdf, "corrupt pdf", "损坏"),
+    "a pdf without a text layer": ("scan.pdf", make_blank_pdf, "no text layer", "文字层"),
+    "a text file of blank lines": ("blank.txt", lambda p: p.write_text("\n \n\u3000\n", "utf-8"), "no text", "没有"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES), ids=list(BAD_FILES))
+def test_bad_input_gives_an_error_naming_the_file_and_the_reason(tmp_path, case):
+    name, write, reason, reason_zh = BAD_FILES[case]
+    path = tmp_path / name
+    write(path)
+
+    with pytest.raises(LoadError) as caught:
+        load(path)
+
+    assert str(caught.value).startswith(f"{name}: ")
+    assert reason in str(caught.value)
+    assert name in caught.value.message_zh and reason_zh in caught.value.message_zh
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.txt"
+    path.write_text("全区经济平稳。" * 200, "utf-8")  # 4.2 kB
+
+    with pytest.raises(LoadError, match=r"huge\.txt: file too large \(4200 bytes > 4096\)"):
+        load(path, max_bytes=4096)
+
+
+def test_the_size_cap_message_counts_in_the_same_megabytes_as_the_setting(tmp_path):
+    path = tmp_path / "huge.txt"
+    path.write_bytes(b"a" * (3 * MB))
+
+    with pytest.raises(LoadError) as caught:
+        load(path, max_bytes=2 * MB)
+
+    assert caught.value.message_zh == "文件“huge.txt”无法导入：文件过大（3.0 MB，上限 2.0 MB）"
+
+
+def test_the_size_cap_comes_from_qa_max_file_mb(tmp_path, monkeypatch, make_index):
+    from index.settings import IndexSettings
+
+    monkeypatch.setenv("QA_MAX_FILE_MB", "0.004")
+    assert IndexSettings().max_file_mb == 0.004
+    (tmp_path / "huge.txt").write_text("全区经济平稳。" * 200, "utf-8")
+
+    report = make_index(max_file_mb=IndexSettings().max_file_mb).indexer.build([tmp_path / "huge.txt"])
+
+    assert [(r.status, r.error) for r in report.results] == [
+        ("failed", "huge.txt: file too large (4200 bytes > 4194)")]
+
+
+def test_a_build_reports_every_bad_file_and_indexes_the_good_ones(tmp_path, make_index):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _write(folder / "good.txt", "一、概况\n全区经济平稳。\n")
+    for name, write, _, _ in BAD_FILES.values():
+        write(folder / name)
+    (tmp_path / "named.xlsx").write_bytes(b"PK\x03\x04")
+
+    index = make_index()
+    report = index.indexer.build([folder, tmp_path / "named.xlsx"])
+
+    assert [r.doc_id for r in report.by_status("added")] == ["good.txt"]
+    # A folder scan passes over files it cannot index by name; a file named explicitly is reported.
+    expected = {n for n, *_ in BAD_FILES.values() if Path(n).suffix in (".txt", ".docx", ".pdf")} | {"named.xlsx"}
+    failed = {r.doc_id: r.error for r in report.failed}
+    assert set(failed) == expected
+    for doc_id, error in failed.items():
+        assert error.startswith(f"{doc_id}: ")
+    assert {c.metadata["doc_id"] for c in index.store.all_chunks()} == {"good.txt"}
+
+
+def test_two_files_with_the_same_name_in_different_folders_are_not_mixed_up(tmp_path, make_index):
+    for folder, text in (("a", "甲区经济平稳。"), ("b", "乙区经济平稳。")):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "report.txt", f"一、概况\n{text}\n")
+
+    index = make_index()
+    first = index.indexer.build([tmp_path / "a", tmp_path / "b"])
+    second = index.indexer.build([tmp_path / "a", tmp_path / "b"])
+
+    assert [(r.status, r.path.parent.name) for r in first.results] == [("failed", "b"), ("added", "a")]
+    assert "duplicate document id 'report.txt'" in first.failed[0].error
+    assert [r.status for r in second.results] == ["failed", "unchanged"]
+    assert [c.text for c in index.store.all_chunks()] == ["甲区经济平稳。"]
+
+
+def test_a_file_named_twice_is_indexed_once(tmp_path, make_index):
+    path = _write(tmp_path / "report.txt", "一、概况\n全区经济平稳。\n")
+
+    report = make_index().indexer.build([tmp_path, path])
+
+    assert [r.status for r in report.results] == ["added"]
+
+
+# --- the index keeps what it had when a file goes bad -----------------------------
+
+GOOD_THEN_BAD = {
+    "a txt that becomes empty": ("notes.txt", lambda p: _write(p, "一、概况\n全区经济平稳。\n"), lambda p: p.write_bytes(b"")),
+    "a txt that becomes binary": ("notes.txt", lambda p: _write(p, "一、概况\n全区经济平稳。\n"), _binary),
+    "a txt that becomes undecodable": ("notes.txt", lambda p: _write(p, "一、概况\n全区经济平稳。\n"), _undecodable),
+    "a txt that grows over the cap": ("notes.txt", lambda p: _write(p, "一、概况\n全区经济平稳。\n"),
+                                      lambda p: _write(p, "全区经济平稳。" * 3000)),
+    "a docx that gets corrupted": ("report.docx", lambda p: make_docx(p, table=False), _corrupt_docx),
+    "a pdf that gets corrupted": ("report.pdf", lambda p: make_pdf(p, ["一、概况", "全区经济平稳。"]), _corrupt_pdf),
+    "a pdf replaced by a scan": ("report.pdf", lambda p: make_pdf(p, ["一、概况", "全区经济平稳。"]), make_blank_pdf),
+}
+
+
+@pytest.mark.parametrize("case", list(GOOD_THEN_BAD), ids=list(GOOD_THEN_BAD))
+def test_the_index_keeps_what_it_had_when_a_file_goes_bad(tmp_path, make_index, case):
+    name, write_good, write_bad = GOOD_THEN_BAD[case]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / name
+    write_good(path)
+    index = make_index(max_file_mb=0.05)
+    assert index.indexer.build([folder], prune=True).by_status("added")
+    before = index.store.all_chunks()
+
+    write_bad(path)
+    report = index.indexer.build([folder], prune=True)
+
+    assert [(r.doc_id, r.status) for r in report.results] == [(name, "failed")]
+    assert report.failed[0].error.startswith(f"{name}: ")
+    assert [(c.id, c.text) for c in index.store.all_chunks()] == [(c.id, c.text) for c in before]
+    assert index.keywords.search("经济", k=5)
