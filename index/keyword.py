@@ -35,6 +35,9 @@ class Tokenizer:
         with self._lock:
             if not self._ready:
                 self._jieba.initialize()
+                import jieba.posseg  # loads its HMM tables on first use; pay that at start-up
+
+                jieba.posseg.lcut("预热")
                 self._ready = True
 
     def tokens(self, text: str) -> list[str]:
@@ -65,7 +68,12 @@ class BM25:
 
 
 class KeywordIndex:
-    """BM25 over the store's chunks (section path + text), refreshed when the store changes."""
+    """BM25 over the store's chunks (section path + text).
+
+    ``search`` first asks the store for its revision and rebuilds when the store changed, so a removed
+    document is gone from keyword search as soon as it is gone from Chroma. ``chunks`` reads the
+    snapshot the last search used, so one question sees one consistent corpus.
+    """
 
     def __init__(self, store: ChunkStore, tokenizer: Tokenizer):
         self.store = store
@@ -87,7 +95,8 @@ class KeywordIndex:
 
     @property
     def chunks(self) -> list[StoredChunk]:
-        self.refresh()
+        if self._state is None:
+            self.refresh()
         return self._chunks
 
     def document_frequency(self, term: str) -> int:

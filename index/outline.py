@@ -41,7 +41,7 @@ def period_of(title: str) -> str:
     return ""
 
 
-def _cn_to_int(text: str) -> int:
+def cn_to_int(text: str) -> int:
     digits = {c: i + 1 for i, c in enumerate(_CN_NUM)}
     if text == "十":
         return 10
@@ -167,7 +167,7 @@ def _add_enumerated_items(section, line, line_start, open_section, pieces, skip_
     items = []
     expected = 1
     for match in _ENUM_ITEM.finditer(line):
-        if _cn_to_int(match.group(1)) == expected:
+        if cn_to_int(match.group(1)) == expected:
             items.append(match.start())
             expected += 1
     if not items:

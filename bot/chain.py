@@ -1,0 +1,256 @@
+"""The question-answering chain: normalise → resolve follow-up → retrieve → refuse gate → answer → cite."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from bot.evidence import TermWeights
+from bot.extractive import Extract, ExtractiveAnswerer
+from bot.followup import normalise_history, resolve_followup
+from bot.query import QuestionInfo, analyse, normalise_question
+from bot.retrieval import Hit, HybridSearch
+from bot.settings import Settings
+from bot.types import Answer, Source
+from index.components import IndexComponents, open_index
+
+log = logging.getLogger(__name__)
+
+HOW_SENTENCE_COVERAGE = 0.75
+LLM_FALLBACK_NOTICE = "（大模型服务暂时不可用，以下为报告原文摘录。）\n"
+
+
+@dataclass
+class Turn:
+    """Everything decided about one question before the answer text is written."""
+
+    question: str
+    info: QuestionInfo
+    history: list[dict]
+    hits: list[Hit] = field(default_factory=list)
+    evidence: float = 0.0
+    refused: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Timer:
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + (now - self.last) * 1000
+        self.last = now
+
+
+class Bot:
+    def __init__(self, settings: Settings, components: IndexComponents, llm=None):
+        self.settings = settings
+        self.components = components
+        self.llm = llm  # an LLMAnswerer, or None for extractive answers
+        self.search = HybridSearch(components.store, components.keywords, components.embeddings,
+                                   settings.candidates_k)
+        self.weights = TermWeights(components.keywords)
+        self.extractive = ExtractiveAnswerer(self.weights)
+
+    # --- public -----------------------------------------------------------------
+    def ask(self, question: str, history: list | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas, then the complete Answer (whose text is authoritative)."""
+        started = time.perf_counter()
+        turn = self.prepare(question, history)
+        timer = Timer(turn.timings)
+        if turn.refused:
+            answer = self._refusal(turn)
+        elif self.llm is not None:
+            answer = yield from self._llm_answer(turn, timer)
+        else:
+            answer = self._extractive_answer(turn)
+        timer.lap("answer")
+        turn.timings["total"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms = turn.timings
+        if self.llm is None or turn.refused:
+            yield answer.answer
+        yield answer
+
+    def prepare(self, question: str, history: list | None = None) -> Turn:
+        """Normalise, rewrite follow-ups, retrieve and run the refusal gate; raises InputError."""
+        timings: dict[str, float] = {}
+        timer = Timer(timings)
+        text = normalise_question(question, self.settings.max_question_chars)
+        messages = normalise_history(history, self.settings.history_turns)
+        timer.lap("normalise")
+        tokenizer = self.components.keywords.tokenizer
+        info = analyse(text, tokenizer)
+        if messages:
+            rewritten = self._rewrite(text, info, messages)
+            if rewritten != text:
+                text, info = rewritten, analyse(rewritten, tokenizer)
+        timer.lap("rewrite")
+        turn = Turn(text, info, messages, timings=timings)
+        turn.hits = self.search.search(text, info.period)
+        if info.period and not self._passes(turn):
+            # The named period may simply not cover it; look in the whole report before refusing.
+            turn.hits = self.search.search(text, "")
+        timer.lap("retrieve")
+        turn.refused = not self._passes(turn)
+        timer.lap("gate")
+        return turn
+
+    # --- steps --------------------------------------------------------------------
+    def _rewrite(self, text: str, info: QuestionInfo, messages: list[dict]) -> str:
+        tokenize = lambda q: analyse(q, self.components.keywords.tokenizer).tokens  # noqa: E731
+        rewritten = resolve_followup(text, info.tokens, messages, tokenize)
+        if rewritten != text and self.llm is not None:
+            from bot.llm import LLMUnavailable
+
+            try:
+                condensed = self.llm.condense(text, messages)
+                if condensed:
+                    return normalise_question(condensed, self.settings.max_question_chars)
+            except LLMUnavailable as exc:
+                log.warning("condense failed, using rule-based rewrite: %s", exc)
+            except Exception as exc:  # a bad condensed question must not break the turn
+                log.warning("condensed question rejected: %s", exc)
+        return rewritten
+
+    def _passes(self, turn: Turn) -> bool:
+        if not turn.hits:
+            return False
+        if turn.info.english:
+            # No shared words to check; rely on the multilingual model's similarity alone.
+            turn.evidence = turn.hits[0].dense
+            return turn.evidence >= self.settings.refuse_dense_min
+        top_text = "\n".join(h.chunk.embed_text for h in turn.hits[:3])
+        turn.evidence = self.weights.coverage(turn.info, top_text)
+        return turn.evidence >= self.settings.refuse_evidence_min
+
+    def _scope_of(self, turn: Turn, hit: Hit) -> tuple[dict, str]:
+        """The section a broad answer summarises: the enumerated item ("二是…") when its own title
+        matches the question, otherwise the whole numbered section (（一）…) it belongs to."""
+        meta = hit.metadata
+        if meta["section_id"] != meta["topic_id"] and \
+                self.weights.coverage(turn.info, meta["section_title"]) >= 0.5:
+            return {"$and": [{"doc_id": meta["doc_id"]}, {"section_id": meta["section_id"]}]}, meta["section_path"]
+        topic_path = " > ".join(meta["section_path"].split(" > ")[:2]) if meta["section_id"] != meta["topic_id"] \
+            else meta["section_path"]
+        return {"$and": [{"doc_id": meta["doc_id"]}, {"topic_id": meta["topic_id"]}]}, topic_path
+
+    def _scope_sections(self, turn: Turn) -> tuple[list[list], list[str]]:
+        """Whole sections for broad questions: the best hit's, plus the other period's when unnamed."""
+        best = turn.hits[0]
+        scopes = [self._scope_of(turn, best)]
+        if not turn.info.period:
+            best_cov = self.weights.coverage(turn.info, best.chunk.embed_text)
+            for hit in turn.hits[1:3]:
+                if hit.metadata["period"] == best.metadata["period"]:
+                    continue
+                if self.weights.coverage(turn.info, hit.chunk.embed_text) >= 0.9 * best_cov:
+                    scope = self._scope_of(turn, hit)
+                    if scope[1] not in [p for _, p in scopes]:
+                        scopes.append(scope)
+                    break
+        return [self.components.store.chunks_where(where) for where, _ in scopes], [p for _, p in scopes]
+
+    def _extract(self, turn: Turn) -> Extract:
+        if turn.info.broad:
+            return self.extractive.broad(turn.info, *self._scope_sections(turn))
+        extract = self.extractive.narrow(turn.info, turn.hits)
+        if turn.info.asks_how and not turn.info.asks_quantity and not any(
+                self.weights.coverage(turn.info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
+            # No single sentence says how; the measures are spread over the section.
+            return self.extractive.broad(turn.info, *self._scope_sections(turn))
+        return extract
+
+    def _sources(self, turn: Turn, extract: Extract) -> list[Source]:
+        """Number the quoted chunks by retrieval rank (best first), then add the other top hits."""
+        sources: dict[str, Source] = {}
+        rank = {h.chunk.id: i for i, h in enumerate(turn.hits)}
+        scores = {h.chunk.id: h.score for h in turn.hits}
+        quoted = sorted({s.chunk.id: s.chunk for s in extract.sentences}.values(),
+                        key=lambda c: (rank.get(c.id, len(rank)), c.metadata["ordinal"]))
+        for chunk in quoted:
+            meta = chunk.metadata
+            sources[chunk.id] = Source(len(sources) + 1, meta["doc_id"], meta["section_path"], chunk.text,
+                                       meta["start"], meta["end"], scores.get(chunk.id, 0.0))
+        for sentence in extract.sentences:
+            sources[sentence.chunk.id].cited.append(sentence.text)
+        for hit in turn.hits:
+            if len(sources) >= self.settings.sources_k:
+                break
+            if hit.chunk.id not in sources:
+                meta = hit.metadata
+                sources[hit.chunk.id] = Source(len(sources) + 1, meta["doc_id"], meta["section_path"], hit.chunk.text,
+                                               meta["start"], meta["end"], hit.score)
+        return list(sources.values())
+
+    def _extractive_answer(self, turn: Turn) -> Answer:
+        extract = self._extract(turn)
+        sources = self._sources(turn, extract)
+        from bot.compose import compose_answer
+
+        text = compose_answer(turn.info, extract, sources)
+        return Answer(text, False, turn.question, sources)
+
+    def _refusal(self, turn: Turn) -> Answer:
+        from bot.compose import compose_refusal
+
+        sources = [Source(i + 1, h.metadata["doc_id"], h.metadata["section_path"], h.chunk.text,
+                          h.metadata["start"], h.metadata["end"], h.score) for i, h in enumerate(turn.hits[:3])]
+        return Answer(compose_refusal(turn.info, sources), True, turn.question, sources)
+
+    def _llm_answer(self, turn: Turn, timer: Timer):
+        from bot.figures import guard_figures
+        from bot.llm import LLMUnavailable
+
+        extract = self._extract(turn)
+        sources = self._sources(turn, extract)
+        streamed = ""
+        try:
+            for delta in self.llm.stream(turn.question, sources, turn.history):
+                if not streamed:
+                    timer.lap("first_token")
+                streamed += delta
+                yield delta
+            if not streamed.strip():
+                raise LLMUnavailable("empty reply")
+        except LLMUnavailable as exc:
+            log.warning("LLM unavailable, falling back to extractive answer: %s", exc)
+            fallback = self._extractive_answer(turn)
+            text = LLM_FALLBACK_NOTICE + fallback.answer
+            yield ("\n\n" if streamed else "") + text
+            return Answer(text, False, turn.question, fallback.sources)
+        guarded, _flagged = guard_figures(streamed, sources)
+        return Answer(guarded, False, turn.question, sources)
+
+
+def build_bot(settings: Settings, progress: Callable[[int, int, str], None] | None = None,
+              components: IndexComponents | None = None) -> Bot:
+    """Open the index (building it from the data folder when empty) and attach the optional LLM."""
+    components = components or open_index(settings)
+    if components.store.count() == 0 and settings.data_dir.exists():
+        log.info("index is empty; building it from %s", settings.data_dir)
+        report = components.indexer.build([settings.data_dir], progress=progress)
+        for failed in report.failed:
+            log.warning("not indexed: %s", failed.error)
+    # Pay the one-off costs (jieba dictionaries, first model call, keyword index) before the first user.
+    components.keywords.tokenizer.warm_up()
+    components.embeddings.embed_query("预热")
+    components.keywords.refresh()
+    llm = None
+    if settings.answer_mode == "llm":
+        from bot.llm import LLMAnswerer, make_chat_model
+
+        chat_model = make_chat_model(settings)
+        if chat_model is not None:
+            llm = LLMAnswerer(chat_model)
+    return Bot(settings, components, llm)

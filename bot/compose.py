@@ -1,0 +1,73 @@
+"""Write the extractive answer and the refusal in plain Chinese, with [n] citations."""
+from __future__ import annotations
+
+from bot.extractive import Extract
+from bot.query import QuestionInfo
+from bot.types import Source
+
+_PERIOD_LABEL = {"上半年": "上半年工作完成情况", "下半年": "下半年工作计划", "全年": "全年"}
+
+
+def _section_label(path: str) -> str:
+    parts = [p for p in path.split(" > ") if p]
+    return "“" + " > ".join(parts[-2:]) + "”" if parts else "开头部分"
+
+
+def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) -> str:
+    if not extract.sentences:
+        return compose_refusal(info, sources)
+    number_of = {}
+    for source in sources:
+        for sentence in source.cited:
+            number_of.setdefault(sentence, source.n)
+    # Group sentences by period so a question that names none still learns which half each is from.
+    groups: dict[str, list[str]] = {}
+    sections: dict[str, list[str]] = {}
+    for sentence in extract.sentences:
+        period = sentence.chunk.metadata.get("period", "")
+        groups.setdefault(period, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
+        path = sentence.chunk.metadata.get("section_path", "")
+        # A broad answer names the section it summarises, not each item it quotes from.
+        path = next((scope for scope in extract.scopes if path.startswith(scope)), path)
+        label = _section_label(path)
+        if label not in sections.setdefault(period, []):
+            sections[period].append(label)
+    doc_titles = list(dict.fromkeys(s.chunk.metadata.get("doc_title", "") for s in extract.sentences))
+    doc_part = "《" + "》《".join(t for t in doc_titles if t) + "》" if any(doc_titles) else "报告"
+    lines: list[str] = []
+    # A masked figure is said to be withheld, never guessed; the sentence is quoted as written.
+    withheld = "报告未公开这一数字（原文以“*”隐去具体数值）。" if extract.withheld else ""
+    bulleted = info.broad and len(extract.sentences) > 1
+    if len(groups) == 1:
+        period = next(iter(groups))
+        where = "、".join(sections[period])
+        lines.append(f"{withheld}{doc_part}{where}部分的原文是：" if withheld else f"根据{doc_part}{where}部分：")
+        lines.extend(("- " if bulleted else "") + s for s in groups[period])
+    else:
+        lines.append(f"{withheld}{doc_part}中的相关内容分属不同时期：")
+        for period, items in groups.items():
+            label = _PERIOD_LABEL.get(period, "其他")
+            lines.append(f"{label}（{'、'.join(sections[period])}）：")
+            lines.extend(f"- {s}" for s in items)
+    return "\n".join(lines)
+
+
+def compose_refusal(info: QuestionInfo, sources: list[Source]) -> str:
+    focus = _focus(info)
+    text = f"抱歉，报告中没有找到关于“{focus}”的内容。" if focus else "抱歉，报告中没有找到与这个问题相关的内容。"
+    closest = list(dict.fromkeys(_section_label(s.section) for s in sources if s.section))[:3]
+    if closest:
+        text += "\n与问题最接近的章节是：" + "、".join(closest) + "，可以换个问法或查看这些章节。"
+    return text
+
+
+def _focus(info: QuestionInfo) -> str:
+    """The span of the question from its first to its last content term."""
+    if not info.terms:
+        return info.text.rstrip("？?。！! ")
+    text = info.text
+    lowered = text.lower()
+    positions = [(lowered.find(t), lowered.find(t) + len(t)) for t in info.terms if lowered.find(t) >= 0]
+    if not positions:
+        return text.rstrip("？?。！! ")
+    return text[min(p[0] for p in positions):max(p[1] for p in positions)]

@@ -1,0 +1,77 @@
+"""Lexical evidence: how much of a question's content the retrieved text actually contains.
+
+Terms weigh by rarity in the corpus (idf) and by kind: a missing noun or year ("床位", "2021年") says
+more about whether the report covers a question than a missing verb, which a paraphrase may change.
+"""
+from __future__ import annotations
+
+import math
+
+from bot.query import QuestionInfo
+from index.keyword import KeywordIndex
+
+_NOUN_KINDS = {"n", "nr", "ns", "nt", "nz", "nw", "nrt", "nrfg", "eng", "j", "year", "l", "i"}
+_SEMI_KINDS = {"vn", "b", "an", "m"}
+
+
+def kind_weight(kind: str) -> float:
+    if kind in _NOUN_KINDS:
+        return 1.0
+    if kind in _SEMI_KINDS:
+        return 0.6
+    return 0.35
+
+
+class TermWeights:
+    """idf of a term by substring over all chunks; a term the corpus never contains weighs most."""
+
+    def __init__(self, keywords: KeywordIndex):
+        self.keywords = keywords
+        self._source: list | None = None
+        self._texts: list[str] = []
+        self._idf: dict[str, float] = {}
+        self._parts: dict[str, list[str]] = {}
+
+    def idf(self, term: str) -> float:
+        chunks = self.keywords.chunks  # refreshed by the keyword index when the store changes
+        if chunks is not self._source:
+            self._source, self._idf = chunks, {}
+            self._texts = [c.embed_text.lower() for c in chunks]
+        if term not in self._idf:
+            df = sum(1 for t in self._texts if term in t)
+            self._idf[term] = math.log(1 + (len(self._texts) + 1) / (df + 0.5))
+        return self._idf[term]
+
+    def weight(self, term: str, kind: str) -> float:
+        return self.idf(term) * kind_weight(kind)
+
+    def coverage(self, info: QuestionInfo, text: str) -> float:
+        """Share (0..1) of the question's weighted terms found in ``text``."""
+        if not info.terms:
+            return 0.0
+        text = text.lower()
+        total = found = 0.0
+        for term in info.terms:
+            w = self.weight(term, info.term_kinds.get(term, "x"))
+            total += w
+            if term in text:
+                found += w
+            elif self._composed_in(term, text):
+                found += 0.8 * w
+        return found / total if total else 0.0
+
+    def _composed_in(self, term: str, text: str) -> bool:
+        """A compound term whose own words all appear ("生态环境" in "…生态宜居环境…")."""
+        parts = self._parts.get(term)
+        if parts is None:
+            words = self.keywords.tokenizer.tokens(term)
+            parts = [w for w in words if w != term and len(w) >= 2]
+            # Parts must cover the whole term, or "养老院" would match "养老诈骗".
+            covered = set()
+            for w in parts:
+                at = term.find(w)
+                covered.update(range(at, at + len(w)))
+            parts = parts if len(parts) >= 2 and len(covered) == len(term) else []
+            self._parts[term] = parts
+        return bool(parts) and all(p in text for p in parts)
+

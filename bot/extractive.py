@@ -1,0 +1,139 @@
+"""Answer without an LLM: pick the report's own sentences that answer the question, cite each one.
+
+Narrow questions get the one or two best sentences; broad ones the informative sentences of the
+whole matching section. Sentences are quoted verbatim, so every figure shown is in the cited text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.evidence import TermWeights
+from bot.query import QuestionInfo
+from bot.retrieval import Hit
+from index.chunking import split_sentences
+from index.store import StoredChunk
+
+MASK = re.compile(r"\*+")
+_FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
+_CLAUSE = re.compile(r"[^，,；;：:。！？]+")
+
+BROAD_MAX_SENTENCES = 8
+BROAD_MAX_CHARS = 600
+NARROW_MAX_SENTENCES = 2
+
+
+@dataclass
+class Sentence:
+    text: str
+    chunk: StoredChunk
+    start: int  # absolute offset in the cleaned document
+    score: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.chunk.metadata["doc_id"], self.start)
+
+
+@dataclass
+class Extract:
+    """Chosen sentences in report order, grouped by the chunk they come from."""
+
+    sentences: list[Sentence]
+    withheld: bool  # the asked-for figure is masked in the report
+    scopes: list[str] = field(default_factory=list)  # section paths a broad answer summarises
+
+
+def sentences_of(chunk: StoredChunk) -> list[Sentence]:
+    out: list[Sentence] = []
+    relative = 0
+    for piece in split_sentences(chunk.text):
+        text = piece.strip()
+        if text:
+            lead = len(piece) - len(piece.lstrip())
+            out.append(Sentence(text, chunk, chunk.metadata["start"] + relative + lead))
+        relative += len(piece)
+    return out
+
+
+def is_heading_only(sentence: Sentence) -> bool:
+    """The run-in heading itself ("（六）全力整治生态环境。"): the answer's lead names it already."""
+    return sentence.text.rstrip("。！？；") == sentence.chunk.metadata.get("section_title")
+
+
+def is_factual(text: str) -> bool:
+    return bool(_FACT.search(text))
+
+
+class ExtractiveAnswerer:
+    def __init__(self, weights: TermWeights):
+        self.weights = weights
+
+    def score(self, info: QuestionInfo, sentence: Sentence) -> float:
+        return self.weights.coverage(info, sentence.chunk.metadata.get("section_title", "") + sentence.text) * 0.3 + \
+            self.weights.coverage(info, sentence.text)
+
+    def narrow(self, info: QuestionInfo, hits: list[Hit]) -> Extract:
+        """The best one or two sentences from the top hits."""
+        candidates: list[Sentence] = []
+        for rank, hit in enumerate(hits[:3]):
+            for sentence in sentences_of(hit.chunk):
+                if is_heading_only(sentence):
+                    continue
+                sentence.score = self.score(info, sentence) + 0.15 * (3 - rank) / 3
+                if info.asks_quantity and is_factual(sentence.text):
+                    sentence.score += 0.1
+                candidates.append(sentence)
+        if not candidates:
+            return Extract([], False)
+        candidates.sort(key=lambda s: -s.score)
+        best = candidates[0]
+        chosen = [best]
+        for other in candidates[1:NARROW_MAX_SENTENCES + 2]:
+            if len(chosen) >= NARROW_MAX_SENTENCES:
+                break
+            adds_terms = any(t in other.text and t not in best.text for t in info.terms)
+            # For a figure, the same measure reported in another section is worth showing too.
+            elsewhere = info.asks_quantity and other.chunk.metadata["section_id"] != best.chunk.metadata["section_id"]
+            if other.score >= 0.8 * best.score and (adds_terms or elsewhere):
+                chosen.append(other)
+        chosen.sort(key=lambda s: s.key)
+        return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
+
+    def broad(self, info: QuestionInfo, sections: list[list[StoredChunk]], scopes: list[str]) -> Extract:
+        """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
+        per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
+        char_budget = BROAD_MAX_CHARS // max(1, len(sections))
+        chosen: list[Sentence] = []
+        for chunks in sections:
+            pool = [s for c in chunks for s in sentences_of(c)
+                    if not (is_heading_only(s) and s.chunk.metadata["section_id"] == s.chunk.metadata["topic_id"])]
+            for s in pool:
+                s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
+                if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
+                    s.score += 0.3
+            ranked = sorted(pool, key=lambda s: -s.score)
+            picked: list[Sentence] = []
+            used = 0
+            for s in ranked:
+                if len(picked) >= per_section:
+                    break
+                if picked and (used + len(s.text) > char_budget or s.score <= 0.05):
+                    continue
+                picked.append(s)
+                used += len(s.text)
+            chosen.extend(picked)
+        chosen.sort(key=lambda s: s.key)
+        best = max(chosen, key=lambda s: s.score, default=None)
+        withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
+        return Extract(chosen, withheld, scopes)
+
+    def _figure_withheld(self, info: QuestionInfo, sentence: str) -> bool:
+        """Does the clause that matches the question hide its number behind * ?"""
+        clauses = _CLAUSE.findall(sentence)
+        if not clauses:
+            return False
+        best = max(clauses, key=lambda c: self.weights.coverage(info, c))
+        if self.weights.coverage(info, best) == 0:
+            return False
+        return bool(MASK.search(best))

@@ -1,0 +1,125 @@
+"""Resolve follow-up questions against the conversation without an LLM.
+
+"那下半年呢？" after "上半年生态环境做了什么？" becomes "下半年生态环境做了什么？": the topic is carried from
+earlier turns and the period or focus of the new question replaces the old one. "具体说说第二点" picks the
+second point of the previous answer.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
+from index.keyword import STOPWORDS
+from index.outline import cn_to_int
+
+_PERIOD_WORDS = re.compile(r"上半年|下半年|前半年|后半年|全年|今年以来|下一步|接下来")
+_LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
+_QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
+_CITATION = re.compile(r"\s*\[\d+\]")
+
+
+def message_text(content) -> str:
+    """OpenAI-style content is a string or a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return "" if content is None else str(content)
+
+
+def normalise_history(history, max_turns: int) -> list[dict]:
+    """Keep well-formed user/assistant messages of the last ``max_turns`` exchanges."""
+    messages: list[dict] = []
+    for item in history or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:  # [user, assistant] pairs
+            messages.append({"role": "user", "content": message_text(item[0])})
+            messages.append({"role": "assistant", "content": message_text(item[1])})
+        elif isinstance(item, dict) and item.get("role") in ("user", "assistant"):
+            if (item.get("metadata") or {}).get("title"):
+                continue  # UI side blocks (sources), not conversation
+            messages.append({"role": item["role"], "content": message_text(item.get("content"))})
+    user_positions = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if len(user_positions) > max_turns:
+        messages = messages[user_positions[-max_turns]:]
+    return messages
+
+
+def is_elliptical(question: str, tokens: list[str]) -> bool:
+    """No topic words of its own: only a period, a question frame, fillers."""
+    topical = [t for t in tokens if t not in GENERIC_WORDS and t not in STOPWORDS and not _PERIOD_WORDS.fullmatch(t)]
+    return not topical
+
+
+def topic_of(question: str) -> str:
+    """The previous question minus its period, fillers and question frame."""
+    text = _LEADING_FILLER.sub("", question.strip())
+    text = _PERIOD_WORDS.sub("", text)
+    text = _QUESTION_TAIL.sub("", text)
+    return text.strip("，,的 ")
+
+
+_ENUMERATED = re.compile(r"(?:^|[-*•·]\s*)([一二三四五六七八九十]+)是")
+
+
+def points_of(answer: str) -> list[str]:
+    """The points of an earlier answer: its "一是/二是…" items when it has them, else its list or sentences."""
+    lines = [l.strip() for l in answer.splitlines() if l.strip()]
+    enumerated: dict[int, str] = {}
+    for line in lines:
+        match = _ENUMERATED.match(line)
+        if match:
+            enumerated.setdefault(cn_to_int(match.group(1)), _CITATION.sub("", line.lstrip("-*•· ")).strip())
+    if enumerated and 1 in enumerated:
+        return [enumerated[i] for i in range(1, max(enumerated) + 1) if i in enumerated]
+    items = [re.sub(r"^([-*•·]|\d+[.、)]|[（(]?\d+[）)])\s*", "", l) for l in lines
+             if re.match(r"^([-*•·]\s|\d+[.、)]|[（(]?\d+[）)])", l)]
+    if not items:
+        text = " ".join(lines[1:] if len(lines) > 1 else lines)
+        items = [s for s in re.split(r"(?<=[。！？；])", text) if s.strip()]
+    return [_CITATION.sub("", i).strip() for i in items]
+
+
+def resolve_followup(question: str, tokens: list[str], history: list[dict], tokenize) -> str:
+    """Rewrite ``question`` into a standalone one; unchanged when it already stands alone."""
+    previous_users = [message_text(m["content"]) for m in history if m["role"] == "user"]
+    if not previous_users:
+        return question
+    ordinal = ordinal_reference(question)
+    if ordinal:
+        answers = [message_text(m["content"]) for m in history if m["role"] == "assistant"]
+        points = points_of(answers[-1]) if answers else []
+        if 0 < ordinal <= len(points):
+            return f"具体介绍：{points[ordinal - 1]}"
+    if not (has_demonstrative(question) or is_elliptical(question, tokens)):
+        return question
+    # Resolve earlier turns first, so a chain of follow-ups keeps the original topic.
+    topic_question = previous_users[0]
+    for earlier in previous_users[1:]:
+        earlier_tokens = tokenize(earlier)
+        if has_demonstrative(earlier) or is_elliptical(earlier, earlier_tokens):
+            topic_question = _merge(earlier, topic_question)
+        else:
+            topic_question = earlier
+    return _merge(question, topic_question)
+
+
+def _merge(question: str, topic_question: str) -> str:
+    topic = topic_of(topic_question)
+    if not topic:
+        return question
+    if has_demonstrative(question):
+        return _DEMONSTRATIVE.sub(topic, question, count=1)
+    period = _PERIOD_WORDS.search(question)
+    old_period = _PERIOD_WORDS.search(topic_question)
+    frame = _LEADING_FILLER.sub("", question.strip())
+    frame = _PERIOD_WORDS.sub("", frame).strip("，, ")
+    frame = re.sub(r"^[呢吗？?。！!]+$", "", frame)
+    if not frame:  # "那下半年呢？": keep the old question's frame, swap the period
+        tail = _QUESTION_TAIL.search(topic_question).group(0) or "？"
+        frame = tail if tail.endswith(("？", "?")) else tail + "？"
+    elif not frame.endswith(("？", "?", "。")):
+        frame += "？"
+    prefix = period.group(0) if period else (old_period.group(0) if old_period else "")
+    return f"{prefix}{topic}{frame}"
