@@ -73,6 +73,7 @@ class ChunkStore:
         if not _COLLECTION_NAME.match(collection_name):
             raise ValueError(f"collection name {collection_name!r} must be 3-512 ASCII characters [a-zA-Z0-9._-]")
         self.model_id = model_id
+        self._client = client
         self._collection = client.get_or_create_collection(
             collection_name, configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedding_model": model_id, "revision": 0}, embedding_function=None)
@@ -87,8 +88,13 @@ class ChunkStore:
         return self._collection.count()
 
     def revision(self) -> int:
-        """Bumped on every write, so derived indexes (keyword search) know to refresh."""
-        return int((self._collection.metadata or {}).get("revision", 0))
+        """Bumped on every write, so derived indexes (keyword search) know to refresh.
+
+        Read afresh: the collection object caches its metadata, so another process's writes
+        (``python -m index build`` against a Chroma server the app also uses) would go unseen.
+        """
+        metadata = self._client.get_collection(self._collection.name, embedding_function=None).metadata
+        return int((metadata or {}).get("revision", 0))
 
     def doc_hash(self, doc_id: str) -> str | None:
         found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"], limit=1)
@@ -148,6 +154,6 @@ class ChunkStore:
         return len(ids)
 
     def bump_revision(self) -> None:
-        metadata = dict(self._collection.metadata or {})
+        metadata = dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
         metadata["revision"] = int(metadata.get("revision", 0)) + 1
         self._collection.modify(metadata=metadata)
