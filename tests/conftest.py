@@ -117,3 +117,12 @@ def running_server(command: list[str], health_url: str, timeout: float = 60.0, l
 def venv_script(name: str) -> str:
     """A console script installed next to the running interpreter (the venv's bin)."""
     return str(Path(sys.executable).parent / name)
+
+
+@pytest.fixture
+def fake_llm():
+    """A scripted OpenAI-compatible chat server on 127.0.0.1 (see tests/fake_openai_server.py)."""
+    from fake_openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        yield server
