@@ -1,9 +1,11 @@
 """All settings in one typed object; each field can be set by a ``QA_<FIELD>`` environment variable."""
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from pydantic import field_validator
+from pydantic_settings import NoDecode
 
 from index.settings import IndexSettings
 
@@ -37,14 +39,16 @@ class Settings(IndexSettings):
     app_password: str | None = None  # optional login for the whole app (user "admin" unless app_user)
     app_user: str = "admin"
     proxy_user_header: str | None = None  # e.g. X-Remote-User set by a trusted reverse proxy
-    cors_origins: list[str] = []
-    frame_ancestors: list[str] = ["'self'"]
+    cors_origins: Annotated[list[str], NoDecode] = []  # NoDecode: the validator below reads the env value
+    frame_ancestors: Annotated[list[str], NoDecode] = ["'self'"]
     max_upload_mb: float = 20.0
 
     @field_validator("cors_origins", "frame_ancestors", mode="before")
     @classmethod
     def _split_list(cls, value):
         # Accept "a,b" from the environment as well as JSON lists.
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
