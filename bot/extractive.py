@@ -21,6 +21,8 @@ _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
 BROAD_MAX_SENTENCES = 8
 BROAD_MAX_CHARS = 600
 NARROW_MAX_SENTENCES = 2
+FOCUS_TITLE_COVERAGE = 0.5
+FOCUS_SENTENCE_COVERAGE = 0.5
 
 
 @dataclass
@@ -105,9 +107,17 @@ class ExtractiveAnswerer:
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
-        for chunks in sections:
+        for chunks, scope in zip(sections, scopes):
             pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.metadata["section_id"] == s.chunk.metadata["topic_id"])]
+            # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
+            numbered = " > " in scope
+            if numbered and self.weights.coverage(info, scope.split(" > ")[-1]) < FOCUS_TITLE_COVERAGE:
+                # The question is about something inside the section ("秸秆禁烧" in "生态环境"), not the
+                # section itself: keep the section's sentences that are about it.
+                focused = [s for s in pool if self.weights.coverage(info, s.text) >= FOCUS_SENTENCE_COVERAGE]
+                if focused:
+                    pool = focused
             for s in pool:
                 s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
                 if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
@@ -133,7 +143,8 @@ class ExtractiveAnswerer:
         clauses = _CLAUSE.findall(sentence)
         if not clauses:
             return False
-        best = max(clauses, key=lambda c: self.weights.coverage(info, c))
+        # Among equally relevant clauses, the one carrying a figure is the one being asked about.
+        best = max(clauses, key=lambda c: (self.weights.coverage(info, c), bool(re.search(r"[\d*]", c))))
         if self.weights.coverage(info, best) == 0:
             return False
         return bool(MASK.search(best))

@@ -19,7 +19,7 @@ class Settings(IndexSettings):
     history_turns: int = 4  # user+assistant pairs kept for follow-ups
     # Refusal gate, calibrated with `python -m bot.eval --calibrate`: the share of the question's
     # weighted terms found in the top passages, and for English questions the dense similarity.
-    refuse_evidence_min: float = 0.6
+    refuse_evidence_min: float = 0.65
     refuse_dense_min: float = 0.8
 
     # Optional LLM behind any OpenAI-compatible server (vLLM, Ollama, llama.cpp server...)
