@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never download: models come from installed packages or local paths.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "data" / "district-report-2022-h1.txt"
 SHARED = Path(os.environ.get("QA_SHARED_DIR", ROOT.parent / "shared"))
