@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv and install the project. `setup.sh test` adds what the tests need
+# (a CPU build of torch for the sentence-transformers path, Chromium and CJK fonts for browser tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+
+if [ "${1:-}" = "test" ]; then
+  # A plain "torch" would pull a multi-GB CUDA build; 2.13.0 resolves to the local CPU build.
+  python -m pip install -q "torch==2.13.0" || echo "warning: torch 2.13.0 not available; sentence-transformers will choose its own torch" >&2
+  python -m pip install -q -e ".[test]"
+  if ! command -v chromium >/dev/null 2>&1 || ! (fc-list :lang=zh 2>/dev/null | grep -q .); then
+    if [ "$(id -u)" = "0" ]; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    else
+      echo "warning: install Debian packages chromium and fonts-noto-cjk for the browser tests" >&2
+    fi
+  fi
+else
+  python -m pip install -q -e .
+fi
