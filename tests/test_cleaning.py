@@ -19,12 +19,12 @@ def report():
 
 
 ADS = [
-    AD,
-    "欢迎咨询，加微信abc123456",
-    "详情请联系电话13800138000",
-    "添加VX：zhengwu_2022888 领取资料",
-    "扫码关注公众号 https://example.com/promo 获取更多",
-    "请拨打热线 400-8123-4567",
+    pytest.param(AD, id="the report's own WeChat ad"),
+    pytest.param("欢迎咨询，加微信abc123456", id="add WeChat with a mixed id"),
+    pytest.param("详情请联系电话13800138000", id="call a mobile number"),
+    pytest.param("添加VX：zhengwu_2022888 领取资料", id="add VX after a colon"),
+    pytest.param("扫码关注公众号 https://example.com/promo 获取更多", id="follow an account by link"),
+    pytest.param("请拨打热线 400-8123-4567", id="dial a hotline number"),
 ]
 
 
@@ -37,13 +37,14 @@ def test_a_contact_solicitation_appended_to_a_paragraph_is_dropped(ad):
 
 
 ORDINARY = [
-    "对接“鹤城在线”APP实现掌上可办率达*%，进一步简化登记程序。",
-    "始终高效运转区防指效能，持续做好热线接听工作，上半年共接听防疫热线**余条。",
-    "群众可通过微信公众号查询办事进度。",
-    "加快5G基站建设，全区手机用户达到120000户。",
-    "关注群众诉求，12345政务服务热线全年办结率达*%。",
-    "加强网站建设，政府网站全年发布信息3000000余字。",
-    "联系企业**家，帮助企业通过手机APP申报补贴。",
+    pytest.param("对接“鹤城在线”APP实现掌上可办率达*%，进一步简化登记程序。", id="the report's app"),
+    pytest.param("始终高效运转区防指效能，持续做好热线接听工作，上半年共接听防疫热线**余条。",
+                 id="the report's epidemic hotline"),
+    pytest.param("群众可通过微信公众号查询办事进度。", id="a WeChat account for citizens"),
+    pytest.param("加快5G基站建设，全区手机用户达到120000户。", id="a count of phone users"),
+    pytest.param("关注群众诉求，12345政务服务热线全年办结率达*%。", id="the 12345 service hotline"),
+    pytest.param("加强网站建设，政府网站全年发布信息3000000余字。", id="a figure about a website"),
+    pytest.param("联系企业**家，帮助企业通过手机APP申报补贴。", id="contacting firms about an app"),
 ]
 
 

@@ -198,7 +198,8 @@ def test_sentences_are_packed_whole_up_to_the_cap():
         assert text[a:b].startswith("第") and text[a:b].endswith("。")
 
 
-@pytest.mark.parametrize("end", ["。", "！", "？", "；"])
+@pytest.mark.parametrize("end", ["。", "！", "？", "；"], ids=["full stop", "exclamation mark", "question mark",
+                                                         "semicolon"])
 def test_each_sentence_mark_is_a_place_to_split(end):
     text = f"区委召开专题会议研究部署工作{end}" * 12
 
