@@ -121,7 +121,7 @@ def _load_docx(path: Path) -> LoadedDocument:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise LoadError(path, f"corrupt docx: {exc}", "docx 文件已损坏或不是有效的 Word 文档") from exc
-    title = (document.core_properties.title or "").strip() or path.stem
+    title = (document.core_properties.title or "").strip()
     blocks: list[Block] = []
     # Walk the body in order so tables stay where they appear.
     for element in document.element.body.iterchildren():
@@ -129,8 +129,12 @@ def _load_docx(path: Path) -> LoadedDocument:
         if tag == "p":
             paragraph = docx.text.paragraph.Paragraph(element, document)
             style = paragraph.style.name if paragraph.style is not None else ""
+            if style in ("Title", "标题") and paragraph.text.strip():
+                # The document's own title, not a part of its outline.
+                title = title or paragraph.text.strip()
+                continue
             match = _HEADING_STYLE.search(style or "")
-            level = int(match.group(1)) if match else (1 if style == "Title" else None)
+            level = int(match.group(1)) if match else None
             blocks.append(Block(paragraph.text, heading_level=level))
         elif tag == "tbl":
             table = docx.table.Table(element, document)
@@ -142,7 +146,7 @@ def _load_docx(path: Path) -> LoadedDocument:
                         cells.append(value)
                 if cells:
                     blocks.append(Block(" | ".join(cells)))
-    return LoadedDocument(path, title, blocks)
+    return LoadedDocument(path, title or path.stem, blocks)
 
 
 # A wrapped PDF line ends a paragraph only after sentence-final punctuation (closing quotes allowed).

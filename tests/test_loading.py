@@ -157,6 +157,28 @@ def test_docx_heading_styles_make_the_outline_and_table_cells_are_kept(tmp_path)
     assert all(c.period == "上半年" for c in doc.chunks)
 
 
+def test_a_docx_title_paragraph_names_the_document_instead_of_becoming_a_part(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("2022年区政府工作报告", level=0)  # the Title style
+    document.add_paragraph("现将上半年重点工作完成情况汇报如下。")
+    document.add_heading("一、上半年工作完成情况", level=1)
+    document.add_paragraph("（一）经济发展稳中向好。GDP增长*%。")
+    document.add_heading("二、下半年工作计划", level=1)
+    document.add_paragraph("（一）加大招商引资。要坚持底线思维。")
+    path = tmp_path / "gov.docx"
+    document.save(str(path))
+
+    doc = chunk_document(load(path), path.name, 320)
+
+    assert doc.title == "2022年区政府工作报告"
+    assert [(s.level, s.title) for s in doc.outline.sections if s.level == 1] == [
+        (1, "一、上半年工作完成情况"), (1, "二、下半年工作计划")]
+    assert [c.section_path for c in doc.chunks] == [
+        "", "一、上半年工作完成情况 > （一）经济发展稳中向好", "二、下半年工作计划 > （一）加大招商引资"]
+
+
 def test_a_docx_without_heading_styles_is_outlined_by_its_numbering(tmp_path):
     import docx
 
