@@ -1,0 +1,304 @@
+"""The chat page. ``chat_turn`` is a plain generator (testable without a server); ``build_ui`` wires it to Gradio.
+
+Everything shown in the chat that came from a person or a document is escaped for Markdown, so a
+question like ``<img src=x onerror=...>`` or ``![x](http://host/leak)`` is shown as text, never rendered.
+The only markup is ours: ``<mark>`` around the sentences an answer quotes, bold source numbers.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
+
+import gradio as gr  # noqa: E402
+
+from bot.followup import message_text  # noqa: E402
+from bot.library import SECTION_SEPARATOR, Library  # noqa: E402
+from bot.types import Answer, InputError, Source  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+TITLE = "工作报告问答"
+FAILURE_ZH = "抱歉，回答这个问题时出了点问题，请稍后再试。"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$:])")  # ":" too, so no URL is auto-linked
+_MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#!|~$:])")
+_WORDS = re.compile(r"[\W_]+")
+
+CSS = """
+.qa-answer mark, .message mark { background: #fff3b0; color: inherit; padding: 0 1px; border-radius: 2px; }
+#qa-header h1 { margin: 0.2em 0 0; font-size: 1.6em; }
+#qa-header p { margin: 0.2em 0 0.6em; color: var(--body-text-color-subdued); }
+.qa-embed .gradio-container .main { padding: 4px 6px !important; }
+.qa-embed footer { display: none !important; }
+"""
+# A CJK-first system font stack: the page works without any font download.
+FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
+
+
+# --- text helpers ---------------------------------------------------------------------
+def md_escape(text: str) -> str:
+    """Make text render literally in Markdown (HTML and Markdown syntax alike); reversed by ``md_unescape``."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_unescape(text: str) -> str:
+    text = _MD_ESCAPED.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def to_history(messages: list[dict]) -> list[dict]:
+    """The chat as OpenAI-style messages for the bot: text unescaped, source blocks left out."""
+    history = []
+    for message in messages or []:
+        if (message.get("metadata") or {}).get("title") or message.get("role") not in ("user", "assistant"):
+            continue
+        history.append({"role": message["role"], "content": md_unescape(message_text(message.get("content")))})
+    return history
+
+
+def highlight(text: str, cited: list[str]) -> str:
+    """The passage escaped, with the sentences the answer quotes wrapped in <mark>."""
+    spans: list[tuple[int, int]] = []
+    for sentence in cited:
+        at = text.find(sentence.strip()) if sentence.strip() else -1
+        if at >= 0:
+            spans.append((at, at + len(sentence.strip())))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(md_escape(text[pos:start]))
+        out.append(f"<mark>{md_escape(text[start:end])}</mark>")
+        pos = end
+    out.append(md_escape(text[pos:]))
+    return "".join(out)
+
+
+def section_label(section: str) -> str:
+    return " › ".join(section.split(SECTION_SEPARATOR)) if section else "（开头）"
+
+
+def sources_markdown(sources: list[Source]) -> str:
+    return "\n\n".join(f"**\\[{s.n}\\]** {md_escape(s.doc)} · {md_escape(section_label(s.section))}\n\n"
+                       f"{highlight(s.text, s.cited)}" for s in sources)
+
+
+def plain_text(answer: Answer) -> str:
+    """What the copy button puts on the clipboard: the answer and where it comes from."""
+    lines = [answer.answer]
+    if answer.sources:
+        lines += ["", "来源："] + [f"[{s.n}] {s.doc} · {section_label(s.section)}" for s in answer.sources]
+    return "\n".join(lines)
+
+
+def was_rewritten(asked: str, searched: str) -> bool:
+    return _WORDS.sub("", asked) != _WORDS.sub("", searched)
+
+
+def _assistant(text: str, **extra) -> dict:
+    return {"role": "assistant", "content": text, **extra}
+
+
+# --- the chat handler -----------------------------------------------------------------
+def chat_turn(bot, message, messages: list[dict] | None) -> Iterator[tuple[list[dict], str]]:
+    """One question in the chat: yields (chat messages, plain answer for copying) as the answer streams.
+
+    The last yield holds the authoritative answer and, in a collapsible block, its numbered sources.
+    Bad input becomes a friendly Chinese reply; other failures are logged, never shown as a trace.
+    """
+    question = message_text(message)
+    messages = list(messages or [])
+    if not question.strip():
+        yield messages, ""
+        return
+    history = to_history(messages)
+    cap = bot.settings.max_question_chars
+    shown = question if len(question) <= cap else question[:cap] + "……"
+    turn = messages + [{"role": "user", "content": md_escape(shown)}]
+    yield turn, ""
+    streamed, answer = "", None
+    try:
+        for item in bot.stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                streamed += item
+                yield turn + [_assistant(md_escape(streamed))], ""
+    except InputError as exc:
+        yield turn + [_assistant(md_escape(exc.message_zh))], ""
+        return
+    except Exception:
+        log.exception("chat turn failed")
+        yield turn + [_assistant(FAILURE_ZH)], ""
+        return
+    if answer is None:
+        yield turn + [_assistant(FAILURE_ZH)], ""
+        return
+    final = turn + [_assistant(md_escape(answer.answer))]
+    rewritten = was_rewritten(question, answer.question)
+    if answer.sources or rewritten:
+        metadata = {"title": f"参考来源（{len(answer.sources)} 条）", "status": "done"}
+        if rewritten:
+            metadata["log"] = f"已按“{answer.question}”理解"
+        final.append(_assistant(sources_markdown(answer.sources), metadata=metadata))
+    yield final, plain_text(answer)
+
+
+# --- the documents tab ------------------------------------------------------------------
+def documents_markdown(documents: list[dict]) -> str:
+    if not documents:
+        return "索引中还没有文档。请在下方上传报告。"
+    total = sum(d["chunks"] for d in documents)
+    parts = [f"共 {len(documents)} 份文档，{total} 个片段。"]
+    for doc in documents:
+        rows = "\n".join(f"| {md_escape(section_label(s['path'] if s['path'] != '（开头）' else ''))} | {s['chunks']} |"
+                         for s in doc["sections"])
+        parts.append(f"### {md_escape(doc['title'])}\n\n文件：{md_escape(doc['doc_id'])} · {doc['chunks']} 个片段\n\n"
+                     f"| 章节 | 片段数 |\n| --- | ---: |\n{rows}")
+    return "\n\n".join(parts)
+
+
+def _outcomes_markdown(outcomes) -> str:
+    return "\n".join(f"- {'✅' if o.ok else '⚠️'} {md_escape(o.message_zh)}" for o in outcomes)
+
+
+# --- the page -------------------------------------------------------------------------
+def build_ui(bot, library: Library, *, embed: bool = False) -> gr.Blocks:
+    """The full page (chat and documents tabs) or, with ``embed``, the compact chat for a 400x600 box."""
+    settings = bot.settings
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=embed, fill_width=embed,
+                   delete_cache=(3600, 3600)) as demo:
+        if not embed:
+            gr.Markdown(f"# {TITLE}\n根据已收录的报告回答，每句话后的 [n] 对应下方“参考来源”中的原文。",
+                        elem_id="qa-header")
+        with (gr.Tab("问答") if not embed else gr.Column(scale=1)):
+            chatbot = gr.Chatbot(
+                label="对话", show_label=False, elem_id="qa-chat", elem_classes=["qa-answer"],
+                # embed: a small base height that grows to fill the box (fill_height), scrolling inside
+                height=200 if embed else 560, scale=1 if embed else None,
+                placeholder=None if embed else "请输入问题，或点击下面的示例。",
+                examples=_examples(library),
+                buttons=[], feedback_options=None, sanitize_html=True, allow_tags=False,
+                latex_delimiters=[], render_markdown=True, line_breaks=True, group_consecutive_messages=True,
+            )
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(label="问题", show_label=False,
+                                      placeholder="输入问题，按回车发送" if embed else "输入问题，例如：上半年生态环境做了什么？",
+                                      max_length=settings.max_question_chars, lines=1, max_lines=4,
+                                      scale=5, min_width=160, submit_btn=False, elem_id="qa-question",
+                                      autofocus=not embed)
+                send = gr.Button("发送", variant="primary", scale=1, min_width=64, elem_id="qa-send")
+            with gr.Row():
+                clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="qa-clear")
+                copy = gr.Button("复制回答", size="sm", variant="secondary", elem_id="qa-copy")
+            last_answer = gr.Textbox(label="回答（纯文本）", visible="hidden", elem_id="qa-last-answer")
+
+        def respond(message, messages):
+            first = True
+            for chat, plain in chat_turn(bot, message, messages):
+                yield ("" if first else gr.skip()), chat, plain
+                first = False
+
+        def pick_example(evt: gr.SelectData):
+            return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
+
+        chat_args = dict(fn=respond, inputs=[question, chatbot], outputs=[question, chatbot, last_answer],
+                         show_progress="hidden")
+        question.submit(api_name="chat", **chat_args)
+        send.click(api_visibility="private", **chat_args)
+        chatbot.example_select(pick_example, None, question, api_visibility="private").then(
+            api_visibility="private", **chat_args)
+        clear.click(lambda: ([], "", ""), None, [chatbot, question, last_answer], api_visibility="private",
+                    queue=False)
+        copy.click(None, [last_answer], None, js=_COPY_JS, api_visibility="private")
+        chatbot.clear(lambda: "", None, last_answer, api_visibility="private", queue=False)
+
+        if not embed:
+            _documents_tab(library, settings, chatbot)
+        # Examples are baked into the page config at startup; refresh them when documents changed since.
+        demo.load(lambda: gr.update(examples=_examples(library)), None, chatbot, api_visibility="private",
+                  queue=False)
+    return demo
+
+
+def _examples(library: Library) -> list[dict]:
+    return [{"text": q} for q in library.example_questions()]
+
+
+def _documents_tab(library: Library, settings, chatbot) -> None:
+    def refresh():
+        docs = library.documents()
+        return (documents_markdown(docs),
+                gr.update(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs], value=None),
+                gr.update(examples=_examples(library)))
+
+    def upload(files, token, progress=gr.Progress()):
+        if not library.authorised(token):
+            return ("⚠️ 管理口令不正确，无法导入。",) + refresh()
+        if not files:
+            return ("请先选择要上传的文件。",) + refresh()
+        uploads = [(Path(f).name, Path(f)) for f in files]
+        progress(0, desc="正在导入…")
+
+        def report(done: int, total: int, doc_id: str) -> None:
+            progress((done, total), desc=f"正在向量化 {doc_id}", unit="片段")
+
+        outcomes = library.add(uploads, progress=report)
+        return (_outcomes_markdown(outcomes),) + refresh()
+
+    def remove(doc_id, token):
+        if not library.authorised(token):
+            return ("⚠️ 管理口令不正确，无法删除。",) + refresh()
+        if not doc_id:
+            return ("请先选择要删除的文档。",) + refresh()
+        ok, message = library.remove(doc_id)
+        return (("✅ " if ok else "⚠️ ") + md_escape(message),) + refresh()
+
+    with gr.Tab("文档") as tab:
+        listing = gr.Markdown(elem_id="qa-documents")
+        with gr.Group():
+            token = gr.Textbox(label="管理口令", type="password", visible=bool(settings.admin_token),
+                               placeholder="上传和删除文档需要管理口令")
+            files = gr.File(label=f"上传报告（txt、md、docx、pdf，每个不超过 {settings.max_upload_mb:g} MB）",
+                            file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf"], type="filepath")
+            upload_btn = gr.Button("导入", variant="primary")
+        with gr.Row(equal_height=True):
+            doc_choice = gr.Dropdown(label="删除文档", choices=[], value=None, scale=4)
+            remove_btn = gr.Button("删除", variant="stop", scale=1)
+        status = gr.Markdown()
+        outputs = [status, listing, doc_choice, chatbot]
+        tab.select(refresh, None, outputs[1:], api_visibility="private", queue=False)
+        upload_btn.click(upload, [files, token], outputs, concurrency_limit=1, concurrency_id="index-write",
+                         api_visibility="private")
+        remove_btn.click(remove, [doc_choice, token], outputs, concurrency_limit=1, concurrency_id="index-write",
+                         api_visibility="private")
+
+
+# Clipboard API needs a secure context (https or localhost); intranet http pages fall back to execCommand.
+_COPY_JS = """
+(text) => {
+  if (!text) return [];
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text);
+  } else {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  return [];
+}
+"""
