@@ -31,6 +31,7 @@ class Turn:
     hits: list[Hit] = field(default_factory=list)
     evidence: float = 0.0
     refused: bool = False
+    overview: bool = False  # asks about a whole period ("下半年有哪些工作计划？"): list its sections
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -71,6 +72,8 @@ class Bot:
         timer = Timer(turn.timings)
         if turn.refused:
             answer = self._refusal(turn)
+        elif turn.overview:
+            answer = self._overview(turn)
         elif self.llm is not None:
             answer = yield from self._llm_answer(turn, timer)
         else:
@@ -78,7 +81,7 @@ class Bot:
         timer.lap("answer")
         turn.timings["total"] = (time.perf_counter() - started) * 1000
         answer.timings_ms = turn.timings
-        if self.llm is None or turn.refused:
+        if self.llm is None or turn.refused or turn.overview:
             yield answer.answer
         yield answer
 
@@ -102,7 +105,8 @@ class Bot:
             # The named period may simply not cover it; look in the whole report before refusing.
             turn.hits = self.search.search(text, "")
         timer.lap("retrieve")
-        turn.refused = not self._passes(turn)
+        turn.overview = bool(info.period and not info.terms and not info.english)
+        turn.refused = not turn.overview and not self._passes(turn)
         timer.lap("gate")
         return turn
 
@@ -201,6 +205,22 @@ class Bot:
         text = compose_answer(turn.info, extract, sources)
         return Answer(text, False, turn.question, sources)
 
+    def _overview(self, turn: Turn) -> Answer:
+        """The numbered sections of the asked period, each cited to its opening passage."""
+        from bot.compose import compose_overview
+
+        firsts: dict[tuple[str, int], object] = {}
+        for chunk in self.components.store.chunks_where({"period": turn.info.period}):
+            key = (chunk.metadata["doc_id"], chunk.metadata["topic_id"])
+            if chunk.metadata["section_id"] == chunk.metadata["topic_id"] and " > " in chunk.metadata["section_path"]:
+                firsts.setdefault(key, chunk)
+        chunks = sorted(firsts.values(), key=lambda c: (c.metadata["doc_id"], c.metadata["ordinal"]))
+        sources = [Source(i + 1, c.metadata["doc_id"], c.metadata["section_path"], c.text, c.metadata["start"],
+                          c.metadata["end"], 0.0, [c.text.split("。", 1)[0] + "。"]) for i, c in enumerate(chunks)]
+        if not sources:
+            return self._refusal(turn)
+        return Answer(compose_overview(turn.info.period, sources), False, turn.question, sources)
+
     def _refusal(self, turn: Turn) -> Answer:
         from bot.compose import compose_refusal
 
@@ -209,29 +229,37 @@ class Bot:
         return Answer(compose_refusal(turn.info, sources), True, turn.question, sources)
 
     def _llm_answer(self, turn: Turn, timer: Timer):
-        from bot.figures import guard_figures
+        """Stream the model's answer through the figure guard; fall back to quoting on any failure."""
+        from bot.figures import FigureGuard
         from bot.llm import LLMUnavailable
 
         extract = self._extract(turn)
         sources = self._sources(turn, extract)
-        streamed = ""
+        guard = FigureGuard(sources)  # releases whole sentences with unsupported figures replaced
+        shown = ""
         try:
             for delta in self.llm.stream(turn.question, sources, turn.history):
-                if not streamed:
+                if "first_token" not in turn.timings:
                     timer.lap("first_token")
-                streamed += delta
-                yield delta
-            if not streamed.strip():
+                checked = guard.feed(delta)
+                if checked:
+                    shown += checked
+                    yield checked
+            rest = guard.finish()
+            shown += rest
+            if rest:
+                yield rest
+            if not shown.strip():
                 raise LLMUnavailable("empty reply")
         except LLMUnavailable as exc:
             log.warning("LLM unavailable, falling back to extractive answer: %s", exc)
             fallback = self._extractive_answer(turn)
             text = LLM_FALLBACK_NOTICE + fallback.answer
-            yield ("\n\n" if streamed else "") + text
+            yield ("\n\n" if shown else "") + text
             return Answer(text, False, turn.question, fallback.sources)
-        guarded, _flagged = guard_figures(streamed, sources)
-        return Answer(guarded, False, turn.question, sources)
-
+        if guard.flagged:
+            log.warning("figures not found in the cited sources were replaced: %s", guard.flagged)
+        return Answer(shown, False, turn.question, sources)
 
 def build_bot(settings: Settings, progress: Callable[[int, int, str], None] | None = None,
               components: IndexComponents | None = None) -> Bot:

@@ -71,3 +71,14 @@ def _focus(info: QuestionInfo) -> str:
     if not positions:
         return text.rstrip("？?。！! ")
     return text[min(p[0] for p in positions):max(p[1] for p in positions)]
+
+
+def compose_overview(period: str, sources: list[Source]) -> str:
+    """A period's sections by title: the map a user can then ask about one by one."""
+    label = _PERIOD_LABEL.get(period, period)
+    lines = [f"报告的{label}部分共有 {len(sources)} 个方面："]
+    for source in sources:
+        title = source.section.split(" > ")[-1]
+        lines.append(f"- {title}[{source.n}]")
+    lines.append("可以接着问其中任一方面的具体内容。")
+    return "\n".join(lines)

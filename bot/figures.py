@@ -50,6 +50,11 @@ _CITATION = re.compile(r"[\[【]\s*\d+(?:\s*[,，、\-–~]\s*\d+)*\s*[\]】]")
 _TRAILING_CITATIONS = re.compile(rf"(?:[ \t]*{_CITATION.pattern})+")
 _LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:[-*•·][ \t]*)?(?:\d{1,2}[.、．)）](?!\d)|[（(]\d{1,2}[)）])|[（(]\d{1,2}[)）]")
 _SENTENCE_END = re.compile(r"[。！？；!?;]+|\n+")
+# Digits and Chinese numerals: where a figure could begin, streaming pauses until the sentence ends.
+# A Chinese numeral counts when a numeral or unit follows, or when what follows has not arrived yet.
+_CN_NUMERAL = "一二三四五六七八九十两零〇百千万亿"
+_FIGURE_START = re.compile(
+    rf"[0-9０-９]|[{_CN_NUMERAL}](?=[{_CN_NUMERAL}点个件户次人项家栋条亩吨元%％名所座套张台斤]|$)")
 _PARTIAL_CITATION = re.compile(r"[ \t]*(?:[\[【][\d\s,，、\-–~]*)?\Z")
 # Sentences in a document that talk to the model rather than report anything.
 _INSTRUCTION = re.compile(
@@ -226,27 +231,46 @@ class FigureGuard:
         self._all = _Evidence([part for s in sources for part in (s.section, s.text)])
         self.flagged: list[str] = []
         self._buffer = ""
+        self._shown = 0  # characters of the sentence in progress already streamed
 
     def guard(self, answer: str) -> str:
         return "".join(self._guard_sentence(answer[a:b]) for a, b in split_sentences(answer))
 
     def feed(self, delta: str) -> str:
-        """Add streamed text; return the guarded text of the sentences now complete."""
+        """Add streamed text; return what can be shown now.
+
+        Complete sentences come out guarded. Of the sentence still arriving, the part before anything
+        that could start a figure is shown at once, so text streams token by token and only a
+        sentence with a number waits until it is complete (and its citations known).
+        """
         self._buffer += delta
         spans = split_sentences(self._buffer)
         ready = len(spans) - 1
         # Hold a sentence whose citation markers may still be arriving.
         if ready > 0 and _PARTIAL_CITATION.match(self._buffer[spans[-1][0]:]):
             ready -= 1
-        if ready <= 0:
-            return ""
-        cut = spans[ready - 1][1]
-        done, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return self.guard(done)
+        out = ""
+        if ready > 0:
+            cut = spans[ready - 1][1]
+            done, self._buffer = self._buffer[:cut], self._buffer[cut:]
+            out = self._release(done)
+        figure_start = _FIGURE_START.search(self._buffer)
+        safe = figure_start.start() if figure_start else len(self._buffer)
+        safe = min(safe, len(self._buffer) - len(_PARTIAL_CITATION.search(self._buffer).group()))
+        if safe > self._shown:
+            out += self._buffer[self._shown:safe]
+            self._shown = safe
+        return out
 
     def finish(self) -> str:
         rest, self._buffer = self._buffer, ""
-        return self.guard(rest)
+        return self._release(rest)
+
+    def _release(self, text: str) -> str:
+        """Guard completed text, minus the figure-free prefix of its first sentence already shown."""
+        guarded = self.guard(text)
+        shown, self._shown = self._shown, 0
+        return guarded[shown:]
 
     def _guard_sentence(self, sentence: str) -> str:
         skip = [m.span() for m in _CITATION.finditer(sentence)] + [m.span() for m in _LIST_MARKER.finditer(sentence)]

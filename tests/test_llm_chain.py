@@ -77,8 +77,6 @@ def test_streaming_yields_deltas_then_the_final_answer(llm_bot, fake_llm):
     assert "first_token" in final.timings_ms
 
 
-@pytest.mark.xfail(reason="Bot.stream passes raw deltas through; bot.figures.FigureGuard.feed/finish would "
-                          "guard them sentence by sentence", strict=False)
 def test_streamed_deltas_never_show_an_invented_figure(llm_bot, fake_llm):
     fake_llm.reply("2022年上半年GDP预计完成35亿元[1]。")
     deltas = [d for d in llm_bot.stream("上半年GDP完成了多少") if isinstance(d, str)]
