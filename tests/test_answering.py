@@ -226,3 +226,11 @@ def test_eval_cli_prints_the_metrics_table(report_index, report_settings):
     assert result.returncode == 0, result.stderr
     for column in ("hit@1", "hit@3", "mrr", "accuracy", "refusal_precision", "masked_honesty", "overall"):
         assert column in result.stdout
+
+
+def test_question_about_a_whole_period_lists_that_periods_sections(report_bot):
+    answer = report_bot.ask("下半年有哪些工作计划？")
+    assert not answer.refused
+    assert len(answer.sources) == 7
+    assert all(s.section.startswith("二、2022年下半年工作计划 > （") for s in answer.sources)
+    assert "（四）坚持绿色发展，积极营造生态宜居环境[4]" in answer.answer
