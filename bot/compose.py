@@ -5,7 +5,7 @@ from bot.extractive import Extract
 from bot.query import QuestionInfo
 from bot.types import Source
 
-_PERIOD_LABEL = {"上半年": "上半年工作完成情况", "下半年": "下半年工作计划", "全年": "全年"}
+_PERIOD_LABEL = {"上半年": "上半年工作完成情况", "下半年": "下半年工作计划", "全年": "全年", "明年": "明年计划"}
 
 
 def _section_label(path: str) -> str:

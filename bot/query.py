@@ -20,6 +20,7 @@ _FIRST_HALF = re.compile(r"上半年|前半年|今年以来|截至目前|目前�
 _SECOND_HALF = re.compile(r"下半年|后半年|下一步|下步|接下来|今后|将来|未来|还要|还将|打算|安排|second half|next|plan",
                           re.IGNORECASE)
 _WHOLE_YEAR = re.compile(r"全年")
+_NEXT_YEAR = re.compile(r"明年|下一年|来年|next year", re.IGNORECASE)
 _SECOND_HALF_WORDS = {"计划", "规划", "部署"}
 
 # Broad questions ask what was done / what there is, and want a section, not a sentence.
@@ -36,7 +37,7 @@ GENERIC_WORDS = frozenset(
     "做 做了 干 干了 还要 还 要 需要 需 有 有没有 没有 是 是不是 呢 吗 吧 那 那么 那下 还有 另外 再 又 具体 说 说说 讲讲 "
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
-    "上半年 下半年 前半年 后半年 全年 今年 下一步 接下来 半年 上半 下半 今后 今年以来 截至目前 目前 目前为止 "
+    "上半年 下半年 前半年 后半年 全年 明年 来年 今年 下一步 接下来 半年 上半 下半 今后 今年以来 截至目前 目前 目前为止 "
     "以来 至今 迄今 取得 一共 总共 合计 共计".split())
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
@@ -66,6 +67,8 @@ def normalise_question(raw: object, max_chars: int) -> str:
 
 def period_of_question(question: str, tokens: list[str]) -> str:
     """上半年 / 下半年 / 全年 when the question names a period, else ""."""
+    if _NEXT_YEAR.search(question):
+        return "明年"
     first = bool(_FIRST_HALF.search(question))
     second = bool(_SECOND_HALF.search(question)) or any(t in _SECOND_HALF_WORDS for t in tokens)
     if first != second:  # naming both halves means the answer should draw on both

@@ -19,7 +19,8 @@ _PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (4, re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 _ENUM_ITEM = re.compile(rf"(?:(?<=^)|(?<=[。；;]))([{_CN_NUM}]{{1,3}})是")
-_PERIODS = [("上半年", re.compile("上半年")), ("下半年", re.compile("下半年|下一步|明年")), ("全年", re.compile("全年"))]
+_PERIODS = [("上半年", re.compile("上半年")), ("下半年", re.compile("下半年|下一步")),
+            ("明年", re.compile("明年|下一年度|来年")), ("全年", re.compile("全年"))]
 _TITLE_CAP = 40
 
 

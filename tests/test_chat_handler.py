@@ -124,8 +124,8 @@ def test_a_new_report_brings_its_own_examples():
         {"path": "一、明年工作安排", "chunks": 1},
         {"path": "一、明年工作安排 > （一）推进智慧城市建设，提升治理水平", "chunks": 1},
         {"path": "一、明年工作安排 > （二）办好民生实事", "chunks": 1}]}]
-    assert example_questions(documents) == ["下半年“推进智慧城市建设”方面有什么计划？",
-                                             "下半年“办好民生实事”方面有什么计划？"]
+    assert example_questions(documents) == ["明年“推进智慧城市建设”方面有什么计划？",
+                                             "明年“办好民生实事”方面有什么计划？"]
 
 
 def test_the_documents_listing_shows_sections_and_chunk_counts(report_bot):
