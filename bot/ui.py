@@ -168,7 +168,7 @@ def documents_markdown(documents: list[dict]) -> str:
 
 
 def _outcomes_markdown(outcomes) -> str:
-    return "\n".join(f"- {'✅' if o.ok else '⚠️'} {md_escape(o.message_zh)}" for o in outcomes)
+    return "\n".join(f"- {'' if o.ok else '**未完成**：'}{md_escape(o.message_zh)}" for o in outcomes)
 
 
 # --- the page -------------------------------------------------------------------------
@@ -243,25 +243,24 @@ def _documents_tab(library: Library, settings, chatbot) -> None:
 
     def upload(files, token, progress=gr.Progress()):
         if not library.authorised(token):
-            return ("⚠️ 管理口令不正确，无法导入。",) + refresh()
+            return ("**未完成**：管理口令不正确，无法导入。", gr.skip()) + refresh()
         if not files:
-            return ("请先选择要上传的文件。",) + refresh()
-        uploads = [(Path(f).name, Path(f)) for f in files]
-        progress(0, desc="正在导入…")
+            return ("请先选择要上传的文件。", gr.skip()) + refresh()
+        progress(0, desc="正在导入……")
 
         def report(done: int, total: int, doc_id: str) -> None:
             progress((done, total), desc=f"正在向量化 {doc_id}", unit="片段")
 
-        outcomes = library.add(uploads, progress=report)
-        return (_outcomes_markdown(outcomes),) + refresh()
+        outcomes = library.add([(Path(f).name, Path(f)) for f in files], progress=report)
+        return (_outcomes_markdown(outcomes), None) + refresh()
 
     def remove(doc_id, token):
         if not library.authorised(token):
-            return ("⚠️ 管理口令不正确，无法删除。",) + refresh()
+            return ("**未完成**：管理口令不正确，无法删除。",) + refresh()
         if not doc_id:
             return ("请先选择要删除的文档。",) + refresh()
         ok, message = library.remove(doc_id)
-        return (("✅ " if ok else "⚠️ ") + md_escape(message),) + refresh()
+        return (("" if ok else "**未完成**：") + md_escape(message),) + refresh()
 
     with gr.Tab("文档") as tab:
         listing = gr.Markdown(elem_id="qa-documents")
@@ -277,8 +276,8 @@ def _documents_tab(library: Library, settings, chatbot) -> None:
         status = gr.Markdown()
         outputs = [status, listing, doc_choice, chatbot]
         tab.select(refresh, None, outputs[1:], api_visibility="private", queue=False)
-        upload_btn.click(upload, [files, token], outputs, concurrency_limit=1, concurrency_id="index-write",
-                         api_visibility="private")
+        upload_btn.click(upload, [files, token], [status, files] + outputs[1:], concurrency_limit=1,
+                         concurrency_id="index-write", api_visibility="private")
         remove_btn.click(remove, [doc_choice, token], outputs, concurrency_limit=1, concurrency_id="index-write",
                          api_visibility="private")
 

@@ -160,6 +160,15 @@ def test_monitoring_is_off_and_analytics_disabled(client):
     assert client.get("/config").json()["analytics_enabled"] is False
 
 
+def test_both_chat_pages_serve_several_people_at_once(client, report_settings):
+    from starlette.routing import Mount
+
+    pages = [route.app.get_blocks() for route in client.app.routes if isinstance(route, Mount)
+             and hasattr(route.app, "get_blocks")]
+    assert len(pages) == 2 and report_settings.concurrency > 1
+    assert all(page._queue.default_concurrency_limit == report_settings.concurrency for page in pages)
+
+
 def test_the_web_component_script_and_its_assets_come_from_the_app(client):
     script = client.get("/gradio.js")
     assert script.headers["content-type"].startswith("text/javascript")
