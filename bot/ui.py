@@ -184,7 +184,7 @@ def build_ui(bot, library: Library, *, embed: bool = False) -> gr.Blocks:
             chatbot = gr.Chatbot(
                 label="对话", show_label=False, elem_id="qa-chat", elem_classes=["qa-answer"],
                 # embed: a small base height that grows to fill the box (fill_height), scrolling inside
-                height=200 if embed else 560, scale=1 if embed else None,
+                height=320 if embed else 560, scale=1 if embed else None,
                 placeholder=None if embed else "请输入问题，或点击下面的示例。",
                 examples=_examples(library),
                 buttons=[], feedback_options=None, sanitize_html=True, allow_tags=False,

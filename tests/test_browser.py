@@ -176,6 +176,8 @@ def test_the_portal_page_on_another_origin_embeds_a_working_bot(page, origins, s
     frame.locator("#qa-question textarea").wait_for(timeout=30000)
     ask(frame, CARD_QUESTION, 0)
     assert "全力整治生态环境" in frame.locator('[data-testid="bot"]').first.inner_text()
+    embedded = next(f for f in page.frames if f.url.startswith(origins["app"] + "/embed/"))
+    assert embedded.evaluate("document.documentElement.scrollHeight") <= 600  # fits the 400x600 box
 
     component = page.locator("gradio-app")
     component.locator("#qa-question textarea").wait_for(timeout=30000)
