@@ -19,7 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Header, HTTPException, Request, UploadFile

@@ -158,6 +158,10 @@ def test_chat_answers_streams_cites_sources_and_follows_up(page, origins, shots,
     page.wait_for_timeout(300)
     assert "（六）全力整治生态环境" in page.locator("#qa-chat").inner_text()
     screenshot(page, shots, "chat-page.png", capsys)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="复制回答").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("根据《") and "\\" not in copied and "\n来源：\n[1] " in copied
 
     ask(page, "那下半年呢？", 1)
     follow_up = page.locator("#qa-chat").inner_text()
