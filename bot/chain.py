@@ -31,7 +31,8 @@ class Turn:
     hits: list[Hit] = field(default_factory=list)
     evidence: float = 0.0
     refused: bool = False
-    overview: bool = False  # asks about a whole period ("下半年有哪些工作计划？"): list its sections
+    # Parts of the report asked about as a whole ("下半年有哪些工作计划？"): answered with their sections.
+    overview_parts: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,7 +73,7 @@ class Bot:
         timer = Timer(turn.timings)
         if turn.refused:
             answer = self._refusal(turn)
-        elif turn.overview:
+        elif turn.overview_parts:
             answer = self._overview(turn)
         elif self.llm is not None:
             answer = yield from self._llm_answer(turn, timer)
@@ -81,7 +82,7 @@ class Bot:
         timer.lap("answer")
         turn.timings["total"] = (time.perf_counter() - started) * 1000
         answer.timings_ms = turn.timings
-        if self.llm is None or turn.refused or turn.overview:
+        if self.llm is None or turn.refused or turn.overview_parts:
             yield answer.answer
         yield answer
 
@@ -100,13 +101,13 @@ class Bot:
                 text, info = rewritten, analyse(rewritten, tokenizer)
         timer.lap("rewrite")
         turn = Turn(text, info, messages, timings=timings)
-        turn.hits = self.search.search(text, info.period)
-        if info.period and not self._passes(turn):
-            # The named period may simply not cover it; look in the whole report before refusing.
+        turn.hits = self.search.search(text, info.phase)
+        if info.phase and not self._passes(turn):
+            # The asked phase may simply not cover it; look in the whole report before refusing.
             turn.hits = self.search.search(text, "")
         timer.lap("retrieve")
-        turn.overview = bool(info.period and not info.terms and not info.english)
-        turn.refused = not turn.overview and not self._passes(turn)
+        turn.overview_parts = self._overview_parts(info)
+        turn.refused = not turn.overview_parts and not self._passes(turn)
         timer.lap("gate")
         return turn
 
@@ -150,13 +151,13 @@ class Bot:
         return {"$and": [{"doc_id": meta["doc_id"]}, {"topic_id": meta["topic_id"]}]}, topic_path
 
     def _scope_sections(self, turn: Turn) -> tuple[list[list], list[str]]:
-        """Whole sections for broad questions: the best hit's, plus the other period's when unnamed."""
+        """Whole sections for broad questions: the best hit's, plus the other phase's when unnamed."""
         best = turn.hits[0]
         scopes = [self._scope_of(turn, best)]
-        if not turn.info.period:
+        if not turn.info.phase:
             best_cov = self.weights.coverage(turn.info, best.chunk.embed_text)
             for hit in turn.hits[1:3]:
-                if hit.metadata["period"] == best.metadata["period"]:
+                if hit.metadata["phase"] == best.metadata["phase"]:
                     continue
                 if self.weights.coverage(turn.info, hit.chunk.embed_text) >= 0.9 * best_cov:
                     scope = self._scope_of(turn, hit)
@@ -205,21 +206,42 @@ class Bot:
         text = compose_answer(turn.info, extract, sources)
         return Answer(text, False, turn.question, sources)
 
+    def _overview_parts(self, info: QuestionInfo) -> list[str]:
+        """Top-level parts ("二、2022年下半年工作计划") the question asks about as a whole: it names only
+        their phase ("下半年有哪些计划"), or only words of their title ("2023年有什么安排")."""
+        if info.english or not (info.broad or info.phase or not info.terms):
+            return []
+        phases: dict[str, str] = {}
+        for chunk in self.components.keywords.chunks:
+            path = chunk.metadata["section_path"]
+            if path:
+                phases.setdefault(path.split(" > ")[0], chunk.metadata.get("phase", ""))
+        if info.terms:
+            named = [p for p in phases if self.weights.coverage(info, p) >= 0.99]
+        else:
+            named = list(phases) if info.phase else []
+        if info.phase:
+            named = [p for p in named if phases[p] == info.phase]
+        return named
+
     def _overview(self, turn: Turn) -> Answer:
-        """The numbered sections of the asked period, each cited to its opening passage."""
+        """The numbered sections of the parts asked about, each cited to its opening passage."""
         from bot.compose import compose_overview
 
         firsts: dict[tuple[str, int], object] = {}
-        for chunk in self.components.store.chunks_where({"period": turn.info.period}):
-            key = (chunk.metadata["doc_id"], chunk.metadata["topic_id"])
-            if chunk.metadata["section_id"] == chunk.metadata["topic_id"] and " > " in chunk.metadata["section_path"]:
-                firsts.setdefault(key, chunk)
+        for chunk in self.components.keywords.chunks:
+            meta = chunk.metadata
+            part, _, rest = meta["section_path"].partition(" > ")
+            if part in turn.overview_parts and rest:
+                key = (meta["doc_id"], meta["topic_id"])
+                if key not in firsts or meta["ordinal"] < firsts[key].metadata["ordinal"]:
+                    firsts[key] = chunk
         chunks = sorted(firsts.values(), key=lambda c: (c.metadata["doc_id"], c.metadata["ordinal"]))
         sources = [Source(i + 1, c.metadata["doc_id"], c.metadata["section_path"], c.text, c.metadata["start"],
                           c.metadata["end"], 0.0, [c.text.split("。", 1)[0] + "。"]) for i, c in enumerate(chunks)]
         if not sources:
             return self._refusal(turn)
-        return Answer(compose_overview(turn.info.period, sources), False, turn.question, sources)
+        return Answer(compose_overview(sources), False, turn.question, sources)
 
     def _refusal(self, turn: Turn) -> Answer:
         from bot.compose import compose_refusal

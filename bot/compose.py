@@ -5,7 +5,6 @@ from bot.extractive import Extract
 from bot.query import QuestionInfo
 from bot.types import Source
 
-_PERIOD_LABEL = {"上半年": "上半年工作完成情况", "下半年": "下半年工作计划", "全年": "全年", "明年": "明年计划"}
 
 
 def _section_label(path: str) -> str:
@@ -20,18 +19,18 @@ def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) 
     for source in sources:
         for sentence in source.cited:
             number_of.setdefault(sentence, source.n)
-    # Group sentences by period so a question that names none still learns which half each is from.
+    # Group sentences by the report part they come from, so that a question naming no period still
+    # learns which are results and which are plans.
     groups: dict[str, list[str]] = {}
     sections: dict[str, list[str]] = {}
     for sentence in extract.sentences:
-        period = sentence.chunk.metadata.get("period", "")
-        groups.setdefault(period, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
         path = sentence.chunk.metadata.get("section_path", "")
+        part = path.split(" > ")[0] if path else ""
+        groups.setdefault(part, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
         # A broad answer names the section it summarises, not each item it quotes from.
         path = next((scope for scope in extract.scopes if path.startswith(scope)), path)
-        label = _section_label(path)
-        if label not in sections.setdefault(period, []):
-            sections[period].append(label)
+        if path not in sections.setdefault(part, []):
+            sections[part].append(path)
     doc_titles = list(dict.fromkeys(s.chunk.metadata.get("doc_title", "") for s in extract.sentences))
     doc_part = "《" + "》《".join(t for t in doc_titles if t) + "》" if any(doc_titles) else "报告"
     lines: list[str] = []
@@ -39,15 +38,17 @@ def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) 
     withheld = "报告未公开这一数字（原文以“*”隐去具体数值）。" if extract.withheld else ""
     bulleted = info.broad and len(extract.sentences) > 1
     if len(groups) == 1:
-        period = next(iter(groups))
-        where = "、".join(sections[period])
+        part = next(iter(groups))
+        where = "、".join(_section_label(path) for path in sections[part])
         lines.append(f"{withheld}{doc_part}{where}部分的原文是：" if withheld else f"根据{doc_part}{where}部分：")
-        lines.extend(("- " if bulleted else "") + s for s in groups[period])
+        lines.extend(("- " if bulleted else "") + s for s in groups[part])
     else:
-        lines.append(f"{withheld}{doc_part}中的相关内容分属不同时期：")
-        for period, items in groups.items():
-            label = _PERIOD_LABEL.get(period, "其他")
-            lines.append(f"{label}（{'、'.join(sections[period])}）：")
+        lines.append(f"{withheld}{doc_part}中的相关内容分属不同部分：")
+        for part, items in groups.items():
+            # Under its part's name, a section is named without the part again.
+            inner = "、".join(_section_label(" > ".join(path.split(" > ")[1:]))
+                             for path in sections[part] if " > " in path)
+            lines.append(f"{part or '开头'}" + (f"（{inner}）：" if inner else "："))
             lines.extend(f"- {s}" for s in items)
     return "\n".join(lines)
 
@@ -73,12 +74,12 @@ def _focus(info: QuestionInfo) -> str:
     return text[min(p[0] for p in positions):max(p[1] for p in positions)]
 
 
-def compose_overview(period: str, sources: list[Source]) -> str:
-    """A period's sections by title: the map a user can then ask about one by one."""
-    label = _PERIOD_LABEL.get(period, period)
-    lines = [f"报告的{label}部分共有 {len(sources)} 个方面："]
+def compose_overview(sources: list[Source]) -> str:
+    """The sections of the report's results or plans by title: a map to ask about one by one."""
+    parts = list(dict.fromkeys(s.section.split(" > ")[0] for s in sources))
+    lines = [f"报告的“{'”“'.join(parts)}”部分共有 {len(sources)} 个方面："]
     for source in sources:
-        title = source.section.split(" > ")[-1]
+        title = source.section.split(" > ")[1]  # the section, even when its text starts in an item
         lines.append(f"- {title}[{source.n}]")
     lines.append("可以接着问其中任一方面的具体内容。")
     return "\n".join(lines)

@@ -107,6 +107,7 @@ class ExtractiveAnswerer:
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
+        named: list[str] = []
         for chunks, scope in zip(sections, scopes):
             pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.metadata["section_id"] == s.chunk.metadata["topic_id"])]
@@ -118,6 +119,7 @@ class ExtractiveAnswerer:
                 focused = [s for s in pool if self.weights.coverage(info, s.text) >= FOCUS_SENTENCE_COVERAGE]
                 if focused:
                     pool = focused
+                    scope = ""  # the lead then names the sentences' own sections
             for s in pool:
                 s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
                 if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
@@ -133,10 +135,12 @@ class ExtractiveAnswerer:
                 picked.append(s)
                 used += len(s.text)
             chosen.extend(picked)
+            if scope:
+                named.append(scope)
         chosen.sort(key=lambda s: s.key)
         best = max(chosen, key=lambda s: s.score, default=None)
         withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
-        return Extract(chosen, withheld, scopes)
+        return Extract(chosen, withheld, named)
 
     def _figure_withheld(self, info: QuestionInfo, sentence: str) -> bool:
         """Does the clause that matches the question hide its number behind * ?"""

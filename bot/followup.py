@@ -12,7 +12,7 @@ from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, _DEMO
 from index.keyword import STOPWORDS
 from index.outline import cn_to_int
 
-_PERIOD_WORDS = re.compile(r"上半年|下半年|前半年|后半年|全年|今年以来|下一步|接下来")
+_PERIOD_WORDS = re.compile(r"上半年|下半年|前半年|后半年|全年|今年以来|下一步|接下来|今年|去年|明年|过去一年")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")

@@ -27,9 +27,9 @@ class Hit:
         return self.chunk.metadata
 
 
-def period_filter(period: str) -> dict | None:
-    """Chunks of the asked period, plus text that belongs to no period (opening lines)."""
-    return {"period": {"$in": [period, ""]}} if period else None
+def phase_filter(phase: str) -> dict | None:
+    """Chunks of the asked phase (results or plans), plus text that belongs to neither (opening lines)."""
+    return {"phase": {"$in": [phase, ""]}} if phase else None
 
 
 class HybridSearch:
@@ -39,12 +39,12 @@ class HybridSearch:
         self.embeddings = embeddings
         self.candidates_k = candidates_k
 
-    def search(self, query: str, period: str = "", k: int | None = None,
+    def search(self, query: str, phase: str = "", k: int | None = None,
                query_vector: list[float] | None = None) -> list[Hit]:
         k = k or self.candidates_k
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
-        dense = self.store.query(vector, self.candidates_k, where=period_filter(period))
-        allowed = (lambda c: c.metadata.get("period", "") in (period, "")) if period else (lambda c: True)
+        dense = self.store.query(vector, self.candidates_k, where=phase_filter(phase))
+        allowed = (lambda c: c.metadata.get("phase", "") in (phase, "")) if phase else (lambda c: True)
         keyword = self.keywords.search(query, self.candidates_k, accept=allowed)
         fused: dict[str, Hit] = {}
         for rank, chunk in enumerate(dense):
@@ -64,9 +64,9 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     search: HybridSearch
     k: int = 5
-    period: str = ""
+    phase: str = ""
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [Document(page_content=h.chunk.text, id=h.chunk.id,
                          metadata={**h.metadata, "score": h.score, "dense": h.dense, "keyword": h.keyword})
-                for h in self.search.search(query, self.period, self.k)]
+                for h in self.search.search(query, self.phase, self.k)]

@@ -28,6 +28,7 @@ class Chunk:
     section_path: str
     section_title: str
     period: str
+    phase: str  # "done" | "plan" | ""
     masked: bool
 
     def metadata(self, doc_hash: str) -> dict:
@@ -36,7 +37,7 @@ class Chunk:
             "start": self.start, "end": self.end, "ordinal": self.ordinal,
             "section_id": self.section_id, "topic_id": self.topic_id,
             "section_path": self.section_path, "section_title": self.section_title,
-            "period": self.period, "masked": self.masked,
+            "period": self.period, "phase": self.phase, "masked": self.masked,
         }
 
 
@@ -126,6 +127,7 @@ def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> Chunk
                 start=start, end=start + len(text), ordinal=len(chunks),
                 section_id=section.id if section else -1, topic_id=topic.id if topic else -1,
                 section_path=path, section_title=section.title if section else "",
-                period=section.period if section else "", masked=has_masked_figure(text),
+                period=section.period if section else "", phase=section.phase if section else "",
+                masked=has_masked_figure(text),
             ))
     return ChunkedDocument(doc_id, loaded.title, outline.text, outline, chunks)

@@ -35,6 +35,21 @@ def looks_like_heading(line: str) -> bool:
     return heading_level(line) is not None
 
 
+# Whether a part reports results or sets out plans. Part headings say it in many ways ("上半年度工作
+#完成情况", "2022年工作回顾", "2023年工作安排"); deeper headings only through a named period.
+_DONE = re.compile("完成情况|回顾|总结|成效|成绩|进展情况|上半年|过去一年")
+_PLAN = re.compile("计划|安排|打算|部署|思路|展望|目标任务|下半年|下一步|明年|来年|下一年度")
+_PHASE_OF_PERIOD = {"上半年": "done", "下半年": "plan", "明年": "plan"}
+
+
+def phase_of(title: str, level: int) -> str:
+    """"done" (results), "plan" (plans) or "" when the heading does not say."""
+    if level > 1:
+        return _PHASE_OF_PERIOD.get(period_of(title), "")
+    done, plan = bool(_DONE.search(title)), bool(_PLAN.search(title))
+    return ("done" if done else "plan") if done != plan else ""
+
+
 def period_of(title: str) -> str:
     for name, pattern in _PERIODS:
         if pattern.search(title):
@@ -63,6 +78,7 @@ class Section:
     start: int  # span over the cleaned text, heading included
     end: int
     period: str = ""
+    phase: str = ""
     path: list[str] = field(default_factory=list)
     run_in: bool = False  # heading carries its body on the same line
 
@@ -127,6 +143,7 @@ def parse_outline(blocks: list[Block]) -> Outline:
             id=len(sections), level=level, title=title, parent=parent.id if parent else None,
             start=start, end=end, run_in=run_in,
             period=period_of(title) or (parent.period if parent else ""),
+            phase=phase_of(title, level) or (parent.phase if parent else ""),
             path=(parent.path if parent else []) + [title],
         )
         sections.append(section)

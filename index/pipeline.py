@@ -16,7 +16,7 @@ from index.store import ChunkStore, write_lock
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/outline/chunking changes so that unchanged files are re-chunked once.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 ProgressFn = Callable[[int, int, str], None]
 

@@ -253,7 +253,7 @@ def test_every_chunk_carries_its_document_and_place(report):
     meta = report.chunks[5].metadata("abc")
 
     assert set(meta) == {"doc_id", "doc_title", "doc_hash", "start", "end", "ordinal", "section_id", "topic_id",
-                         "section_path", "section_title", "period", "masked"}
+                         "section_path", "section_title", "period", "phase", "masked"}
     assert meta["doc_id"] == REPORT.name and meta["doc_title"] == REPORT.stem and meta["doc_hash"] == "abc"
     assert [c.ordinal for c in report.chunks] == list(range(len(report.chunks)))
 
@@ -269,3 +269,16 @@ def test_an_outline_of_no_blocks_is_empty():
     outline = parse_outline([])
 
     assert outline.text == "" and outline.sections == [] and outline.pieces == []
+
+
+@pytest.mark.parametrize("heading, phase", [
+    ("一、2022年上半年度工作完成情况", "done"),
+    ("二、2022年下半年工作计划", "plan"),
+    ("一、2022年工作回顾", "done"),
+    ("二、2023年工作安排", "plan"),
+    ("三、存在的问题", ""),
+])
+def test_a_part_heading_tells_whether_it_reports_results_or_plans(heading, phase):
+    doc = chunked(f"{heading}\n（一）第一项工作。全区经济平稳。\n")
+
+    assert {c.phase for c in doc.chunks} == {phase}
