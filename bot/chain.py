@@ -29,6 +29,7 @@ class Turn:
     info: QuestionInfo
     history: list[dict]
     hits: list[Hit] = field(default_factory=list)
+    vector: list[float] = field(default_factory=list)
     evidence: float = 0.0
     refused: bool = False
     # Parts of the report asked about as a whole ("下半年有哪些工作计划？"): answered with their sections.
@@ -55,7 +56,7 @@ class Bot:
         self.search = HybridSearch(components.store, components.keywords, components.embeddings,
                                    settings.candidates_k)
         self.weights = TermWeights(components.keywords)
-        self.extractive = ExtractiveAnswerer(self.weights)
+        self.extractive = ExtractiveAnswerer(self.weights, components.embeddings)
 
     # --- public -----------------------------------------------------------------
     def ask(self, question: str, history: list | None = None) -> Answer:
@@ -101,10 +102,11 @@ class Bot:
                 text, info = rewritten, analyse(rewritten, tokenizer)
         timer.lap("rewrite")
         turn = Turn(text, info, messages, timings=timings)
-        turn.hits = self.search.search(text, info.phase)
+        turn.vector = self.components.embeddings.embed_query(text)
+        turn.hits = self.search.search(text, info.phase, query_vector=turn.vector)
         if info.phase and not self._passes(turn):
             # The asked phase may simply not cover it; look in the whole report before refusing.
-            turn.hits = self.search.search(text, "")
+            turn.hits = self.search.search(text, "", query_vector=turn.vector)
         timer.lap("retrieve")
         turn.overview_parts = self._overview_parts(info)
         turn.refused = not turn.overview_parts and not self._passes(turn)
@@ -132,9 +134,11 @@ class Bot:
         if not turn.hits:
             return False
         if turn.info.english:
-            # No shared words to check; rely on the multilingual model's similarity alone.
-            turn.evidence = turn.hits[0].dense
-            return turn.evidence >= self.settings.refuse_dense_min
+            # No shared words to check. Absolute similarities of an out-of-scope question are as high
+            # as those of a good one; what differs is how far the best passage stands above the rest.
+            dense = [c.score for c in self.components.store.query(turn.vector, 10)]
+            turn.evidence = dense[0] - sum(dense[1:]) / max(1, len(dense) - 1) if dense else 0.0
+            return turn.evidence >= self.settings.refuse_dense_gap
         top_text = "\n".join(h.chunk.embed_text for h in turn.hits[:3])
         turn.evidence = self.weights.coverage(turn.info, top_text)
         return turn.evidence >= self.settings.refuse_evidence_min
@@ -167,9 +171,9 @@ class Bot:
         return [self.components.store.chunks_where(where) for where, _ in scopes], [p for _, p in scopes]
 
     def _extract(self, turn: Turn) -> Extract:
-        if turn.info.broad:
+        if turn.info.broad and not turn.info.english:
             return self.extractive.broad(turn.info, *self._scope_sections(turn))
-        extract = self.extractive.narrow(turn.info, turn.hits)
+        extract = self.extractive.narrow(turn.info, turn.hits, turn.vector)
         if turn.info.asks_how and not turn.info.asks_quantity and not any(
                 self.weights.coverage(turn.info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
             # No single sentence says how; the measures are spread over the section.

@@ -68,15 +68,18 @@ def is_factual(text: str) -> bool:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, weights: TermWeights):
+    def __init__(self, weights: TermWeights, embeddings=None):
         self.weights = weights
+        self.embeddings = embeddings  # scores sentences for questions that share no words (English)
 
     def score(self, info: QuestionInfo, sentence: Sentence) -> float:
         return self.weights.coverage(info, sentence.chunk.metadata.get("section_title", "") + sentence.text) * 0.3 + \
             self.weights.coverage(info, sentence.text)
 
-    def narrow(self, info: QuestionInfo, hits: list[Hit]) -> Extract:
+    def narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None) -> Extract:
         """The best one or two sentences from the top hits."""
+        if info.english and self.embeddings is not None and query_vector:
+            return self._by_similarity(hits[:2], query_vector)
         candidates: list[Sentence] = []
         for rank, hit in enumerate(hits[:3]):
             for sentence in sentences_of(hit.chunk):
@@ -141,6 +144,17 @@ class ExtractiveAnswerer:
         best = max(chosen, key=lambda s: s.score, default=None)
         withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
         return Extract(chosen, withheld, named)
+
+    def _by_similarity(self, hits: list[Hit], query_vector: list[float]) -> Extract:
+        """Without shared words, the sentences closest to the question in the embedding space."""
+        candidates = [s for hit in hits for s in sentences_of(hit.chunk) if not is_heading_only(s)]
+        if not candidates:
+            return Extract([], False)
+        vectors = self.embeddings.embed_documents([s.text for s in candidates])
+        for sentence, vector in zip(candidates, vectors):
+            sentence.score = sum(a * b for a, b in zip(vector, query_vector))
+        best = sorted(candidates, key=lambda s: -s.score)[:NARROW_MAX_SENTENCES]
+        return Extract(sorted(best, key=lambda s: s.key), False)
 
     def _figure_withheld(self, info: QuestionInfo, sentence: str) -> bool:
         """Does the clause that matches the question hide its number behind * ?"""

@@ -18,9 +18,10 @@ class Settings(IndexSettings):
     max_question_chars: int = 500
     history_turns: int = 4  # user+assistant pairs kept for follow-ups
     # Refusal gate, calibrated with `python -m bot.eval --calibrate`: the share of the question's
-    # weighted terms found in the top passages, and for English questions the dense similarity.
+    # weighted terms found in the top passages; for English questions, how far the best passage's
+    # similarity stands above the next ones.
     refuse_evidence_min: float = 0.65
-    refuse_dense_min: float = 0.8
+    refuse_dense_gap: float = 0.014
 
     # Optional LLM behind any OpenAI-compatible server (vLLM, Ollama, llama.cpp server...)
     llm_base_url: str | None = None

@@ -234,3 +234,14 @@ def test_question_about_a_whole_period_lists_that_periods_sections(report_bot):
     assert len(answer.sources) == 7
     assert all(s.section.startswith("二、2022年下半年工作计划 > （") for s in answer.sources)
     assert "（四）坚持绿色发展，积极营造生态宜居环境[4]" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["Recommend a good restaurant", "How is the weather today?"])
+def test_english_question_the_report_does_not_cover_is_refused(report_bot, question):
+    assert report_bot.ask(question).refused
+
+
+def test_english_question_is_answered_with_the_closest_sentences(report_bot):
+    answer = report_bot.ask("How was the COVID vaccination?")
+    assert not answer.refused
+    assert "疫苗接种" in answer.answer
