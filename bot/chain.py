@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 from bot.evidence import TermWeights
 from bot.extractive import Extract, ExtractiveAnswerer
 from bot.followup import normalise_history, resolve_followup
+from bot.glossary import Glossary
 from bot.query import QuestionInfo, analyse, normalise_question
 from bot.retrieval import Hit, HybridSearch
 from bot.settings import Settings
@@ -49,13 +50,14 @@ class Timer:
 
 
 class Bot:
-    def __init__(self, settings: Settings, components: IndexComponents, llm=None):
+    def __init__(self, settings: Settings, components: IndexComponents, llm=None, glossary: Glossary | None = None):
         self.settings = settings
         self.components = components
         self.llm = llm  # an LLMAnswerer, or None for extractive answers
+        glossary = glossary or Glossary.load()
         self.search = HybridSearch(components.store, components.keywords, components.embeddings,
-                                   settings.candidates_k)
-        self.weights = TermWeights(components.keywords)
+                                   settings.candidates_k, glossary)
+        self.weights = TermWeights(components.keywords, glossary)
         self.extractive = ExtractiveAnswerer(self.weights, components.embeddings)
 
     # --- public -----------------------------------------------------------------

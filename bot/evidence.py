@@ -25,8 +25,9 @@ def kind_weight(kind: str) -> float:
 class TermWeights:
     """idf of a term by substring over all chunks; a term the corpus never contains weighs most."""
 
-    def __init__(self, keywords: KeywordIndex):
+    def __init__(self, keywords: KeywordIndex, glossary=None):
         self.keywords = keywords
+        self.glossary = glossary
         self._source: list | None = None
         self._texts: list[str] = []
         self._idf: dict[str, float] = {}
@@ -38,7 +39,8 @@ class TermWeights:
             self._source, self._idf = chunks, {}
             self._texts = [c.embed_text.lower() for c in chunks]
         if term not in self._idf:
-            df = sum(1 for t in self._texts if term in t)
+            forms = [term, *self._variants(term)]
+            df = sum(1 for t in self._texts if any(form in t for form in forms))
             self._idf[term] = math.log(1 + (len(self._texts) + 1) / (df + 0.5))
         return self._idf[term]
 
@@ -54,11 +56,14 @@ class TermWeights:
         for term in info.terms:
             w = self.weight(term, info.term_kinds.get(term, "x"))
             total += w
-            if term in text:
+            if term in text or any(v in text for v in self._variants(term)):
                 found += w
             elif self._composed_in(term, text):
                 found += 0.8 * w
         return found / total if total else 0.0
+
+    def _variants(self, term: str) -> list[str]:
+        return self.glossary.variants(term) if self.glossary else []
 
     def _composed_in(self, term: str, text: str) -> bool:
         """A compound term whose own words all appear ("生态环境" in "…生态宜居环境…")."""

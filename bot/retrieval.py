@@ -33,7 +33,9 @@ def phase_filter(phase: str) -> dict | None:
 
 
 class HybridSearch:
-    def __init__(self, store: ChunkStore, keywords: KeywordIndex, embeddings: Embeddings, candidates_k: int = 20):
+    def __init__(self, store: ChunkStore, keywords: KeywordIndex, embeddings: Embeddings, candidates_k: int = 20,
+                 glossary=None):
+        self.glossary = glossary  # keyword search also looks for the other forms of an abbreviation
         self.store = store
         self.keywords = keywords
         self.embeddings = embeddings
@@ -45,7 +47,8 @@ class HybridSearch:
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         dense = self.store.query(vector, self.candidates_k, where=phase_filter(phase))
         allowed = (lambda c: c.metadata.get("phase", "") in (phase, "")) if phase else (lambda c: True)
-        keyword = self.keywords.search(query, self.candidates_k, accept=allowed)
+        keyword_query = self.glossary.expand(query) if self.glossary else query
+        keyword = self.keywords.search(keyword_query, self.candidates_k, accept=allowed)
         fused: dict[str, Hit] = {}
         for rank, chunk in enumerate(dense):
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))

@@ -86,3 +86,19 @@ def test_the_follow_up_this_year_keeps_the_topic(annual_bot):
 
 def test_something_the_annual_report_does_not_cover_is_refused(annual_bot):
     assert annual_bot.ask("地铁修了多少公里？").refused
+
+
+def test_an_abbreviation_finds_the_full_form_the_report_uses(annual_bot):
+    answer = annual_bot.ask("去年GDP是多少？")
+    assert not answer.refused
+    assert "1520亿元" in answer.answer
+
+
+def test_glossary_swaps_each_form_of_a_group_for_the_others():
+    from bot.glossary import Glossary
+
+    glossary = Glossary.load("# comment\nGDP 地区生产总值 生产总值\n规上 规模以上\n")
+    assert glossary.variants("规上企业") == ["规模以上企业"]
+    assert set(glossary.variants("gdp")) == {"地区生产总值", "生产总值"}
+    assert glossary.expand("去年GDP是多少") == "去年GDP是多少 地区生产总值 生产总值"
+    assert Glossary.load().variants("gdp"), "the packaged glossary loads"
