@@ -86,7 +86,8 @@ class Bot:
         turn.timings["total"] = (time.perf_counter() - started) * 1000
         answer.timings_ms = turn.timings
         if self.llm is None or turn.refused or turn.overview_parts:
-            yield answer.answer
+            # Composed at once; sent line by line so that a chat shows it filling in like the LLM's.
+            yield from answer.answer.splitlines(keepends=True)
         yield answer
 
     def prepare(self, question: str, history: list | None = None) -> Turn:
