@@ -21,8 +21,12 @@ _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
 BROAD_MAX_SENTENCES = 8
 BROAD_MAX_CHARS = 600
 NARROW_MAX_SENTENCES = 2
-FOCUS_TITLE_COVERAGE = 0.5
+# A broad question focuses on the sentences about it when the section's title does not match it
+# but some sentence does; sentences then need most of the best one's coverage.
+FOCUS_TITLE_COVERAGE = 0.75
+FOCUS_STRONG_COVERAGE = 0.6
 FOCUS_SENTENCE_COVERAGE = 0.5
+FOCUS_RELATIVE = 0.8
 
 
 @dataclass
@@ -111,18 +115,22 @@ class ExtractiveAnswerer:
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
         named: list[str] = []
-        for chunks, scope in zip(sections, scopes):
+        for index, (chunks, scope) in enumerate(zip(sections, scopes)):
             pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.metadata["section_id"] == s.chunk.metadata["topic_id"])]
             # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
             numbered = " > " in scope
             if numbered and self.weights.coverage(info, scope.split(" > ")[-1]) < FOCUS_TITLE_COVERAGE:
-                # The question is about something inside the section ("秸秆禁烧" in "生态环境"), not the
-                # section itself: keep the section's sentences that are about it.
-                focused = [s for s in pool if self.weights.coverage(info, s.text) >= FOCUS_SENTENCE_COVERAGE]
-                if focused:
-                    pool = focused
+                # The question may be about something inside the section ("秸秆禁烧" in "生态环境"), not
+                # the section itself: then keep the sentences that are about it.
+                coverage = {id(s): self.weights.coverage(info, s.text) for s in pool}
+                best = max(coverage.values(), default=0.0)
+                if best >= FOCUS_STRONG_COVERAGE:
+                    floor = max(FOCUS_SENTENCE_COVERAGE, FOCUS_RELATIVE * best)
+                    pool = [s for s in pool if coverage[id(s)] >= floor]
                     scope = ""  # the lead then names the sentences' own sections
+                elif index > 0:
+                    continue  # a second section only earns its place with sentences on the topic
             for s in pool:
                 s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
                 if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up

@@ -44,7 +44,7 @@ GENERIC_WORDS = frozenset(
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
     "上半年 下半年 前半年 后半年 全年 明年 来年 今年 下一步 接下来 半年 上半 下半 今后 今年以来 截至目前 目前 目前为止 "
-    "以来 至今 迄今 取得 一共 总共 合计 共计 去年 过去 过去一年 上一年 明年 来年".split())
+    "以来 至今 迄今 取得 存在 一共 总共 合计 共计 去年 过去 过去一年 上一年 明年 来年".split())
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -119,8 +119,21 @@ def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
             continue
         if len(token) == 1 and not token.isdigit():
             continue  # single characters are too ambiguous to count as evidence
+        if kind == "m" and not any(ch.isdigit() for ch in token):
+            continue  # "几个", "一家", "两项": counting words, not topics
+        if _is_generic_compound(token):
+            continue  # "新举措", "工作计划": a question frame with a prefix, not a topic
         terms.setdefault(token, kind)
     return terms
+
+
+def _is_generic_compound(token: str) -> bool:
+    for word in GENERIC_WORDS:
+        if len(word) >= 2 and len(token) > len(word) and (token.startswith(word) or token.endswith(word)):
+            rest = token[len(word):] if token.startswith(word) else token[:-len(word)]
+            if len(rest) <= 1 or rest in GENERIC_WORDS:
+                return True
+    return False
 
 
 def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:

@@ -20,7 +20,7 @@ class Settings(IndexSettings):
     # Refusal gate, calibrated with `python -m bot.eval --calibrate`: the share of the question's
     # weighted terms found in the top passages; for English questions, how far the best passage's
     # similarity stands above the next ones.
-    refuse_evidence_min: float = 0.65
+    refuse_evidence_min: float = 0.6
     refuse_dense_gap: float = 0.014
 
     # Optional LLM behind any OpenAI-compatible server (vLLM, Ollama, llama.cpp server...)

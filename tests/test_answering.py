@@ -245,3 +245,17 @@ def test_english_question_is_answered_with_the_closest_sentences(report_bot):
     answer = report_bot.ask("How was the COVID vaccination?")
     assert not answer.refused
     assert "疫苗接种" in answer.answer
+
+
+@pytest.mark.parametrize("question, must, must_not", [
+    ("社会组织建设情况如何？", "社会组织", "日报告"),
+    ("秸秆禁烧情况如何？", "秸秆", "危险废物"),
+])
+def test_broad_question_about_a_sub_topic_keeps_to_the_sentences_about_it(report_bot, question, must, must_not):
+    answer = report_bot.ask(question)
+    assert must in answer.answer and must_not not in answer.answer
+
+
+@pytest.mark.parametrize("question", ["核酸采集点有几个？", "下半年招商有什么新举措？", "存在的问题有哪些？"])
+def test_counting_and_frame_words_do_not_count_as_missing_evidence(report_bot, question):
+    assert not report_bot.ask(question).refused
