@@ -19,6 +19,8 @@ from index.components import IndexComponents, open_index
 log = logging.getLogger(__name__)
 
 HOW_SENTENCE_COVERAGE = 0.75
+HOW_TITLE_COVERAGE = 0.5
+RERANK_WEIGHT = 0.01  # an RRF step between neighbouring ranks is about 0.0003
 LLM_FALLBACK_NOTICE = "（大模型服务暂时不可用，以下为报告原文摘录。）\n"
 
 
@@ -110,6 +112,7 @@ class Bot:
         if info.phase and not self._passes(turn):
             # The asked phase may simply not cover it; look in the whole report before refusing.
             turn.hits = self.search.search(text, "", query_vector=turn.vector)
+        turn.hits = self._rerank(turn)
         timer.lap("retrieve")
         turn.overview_parts = self._overview_parts(info)
         turn.refused = not turn.overview_parts and not self._passes(turn)
@@ -132,6 +135,14 @@ class Bot:
             except Exception as exc:  # a bad condensed question must not break the turn
                 log.warning("condensed question rejected: %s", exc)
         return rewritten
+
+    def _rerank(self, turn: Turn) -> list[Hit]:
+        """Fused rank, nudged by how much of the question each passage contains: rank fusion alone
+        cannot tell a passage with every question word from one that is merely on the same theme."""
+        if turn.info.english or not turn.info.terms:
+            return turn.hits
+        return sorted(turn.hits, key=lambda h: -(h.score + RERANK_WEIGHT * self.weights.coverage(
+            turn.info, h.chunk.embed_text)))
 
     def _passes(self, turn: Turn) -> bool:
         if not turn.hits:
@@ -179,8 +190,11 @@ class Bot:
         extract = self.extractive.narrow(turn.info, turn.hits, turn.vector)
         if turn.info.asks_how and not turn.info.asks_quantity and not any(
                 self.weights.coverage(turn.info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
-            # No single sentence says how; the measures are spread over the section.
-            return self.extractive.broad(turn.info, *self._scope_sections(turn))
+            # No single sentence says how. When a section is about exactly this ("下半年怎么建设美丽乡村"
+            # and "二是加快推进建设美丽乡村"), its measures are the answer.
+            sections, scopes = self._scope_sections(turn)
+            if self.weights.coverage(turn.info, scopes[0].split(" > ")[-1]) >= HOW_TITLE_COVERAGE:
+                return self.extractive.broad(turn.info, sections, scopes)
         return extract
 
     def _sources(self, turn: Turn, extract: Extract) -> list[Source]:

@@ -259,3 +259,14 @@ def test_broad_question_about_a_sub_topic_keeps_to_the_sentences_about_it(report
 @pytest.mark.parametrize("question", ["核酸采集点有几个？", "下半年招商有什么新举措？", "存在的问题有哪些？"])
 def test_counting_and_frame_words_do_not_count_as_missing_evidence(report_bot, question):
     assert not report_bot.ask(question).refused
+
+
+def test_passage_with_every_question_word_ranks_first(report_bot):
+    answer = report_bot.ask("新型农业经营主体发展得怎么样？")
+    assert "新型农业经营主体" in answer.sources[0].text
+
+
+def test_how_question_without_a_matching_section_gets_the_best_sentences(report_bot):
+    answer = report_bot.ask("青年干部怎么培养？")
+    assert "青年干部" in answer.answer
+    assert sum(len(s.cited) for s in answer.sources) <= 2
