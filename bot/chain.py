@@ -213,7 +213,9 @@ class Bot:
         for hit in turn.hits:
             if len(sources) >= self.settings.sources_k:
                 break
-            if hit.chunk.id not in sources:
+            # Further reading, not quoted: only passages that share something with the question.
+            shares = turn.info.english or self.weights.coverage(turn.info, hit.chunk.embed_text) > 0
+            if hit.chunk.id not in sources and shares:
                 meta = hit.metadata
                 sources[hit.chunk.id] = Source(len(sources) + 1, meta["doc_id"], meta["section_path"], hit.chunk.text,
                                                meta["start"], meta["end"], hit.score)
