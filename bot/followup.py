@@ -13,6 +13,8 @@ from index.keyword import STOPWORDS
 from index.outline import cn_to_int
 
 _PERIOD_WORDS = re.compile(r"上半年|下半年|前半年|后半年|全年|今年以来|下一步|接下来|今年|去年|明年|过去一年")
+_PLAN_PERIOD = re.compile(r"下半年|后半年|下一步|接下来|明年")
+_DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
@@ -119,6 +121,9 @@ def _merge(question: str, topic_question: str) -> str:
     if not frame:  # "那下半年呢？": keep the old question's frame, swap the period
         tail = _QUESTION_TAIL.search(topic_question).group(0) or "？"
         frame = tail if tail.endswith(("？", "?")) else tail + "？"
+        # Asking what was done of a plan period reads wrong: "下半年…做了什么" becomes "…有什么安排".
+        if period and _PLAN_PERIOD.fullmatch(period.group(0)) and _DONE_FRAME.search(frame):
+            frame = "有什么安排？"
     elif not frame.endswith(("？", "?", "。")):
         frame += "？"
     prefix = period.group(0) if period else (old_period.group(0) if old_period else "")
