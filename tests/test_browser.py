@@ -153,7 +153,7 @@ def test_chat_answers_streams_cites_sources_and_follows_up(page, origins, shots,
     assert streamed, "the answer did not come over the queue's event stream"
     page.get_by_text(SOURCES_TITLE).first.click()
     quoted = page.locator("#qa-chat mark").first
-    quoted.wait_for(timeout=5000)
+    quoted.wait_for(timeout=15000)
     quoted.evaluate("mark => mark.scrollIntoView({block: 'center'})")  # inside the chat's own scroll box
     page.wait_for_timeout(300)
     assert "（六）全力整治生态环境" in page.locator("#qa-chat").inner_text()
@@ -239,10 +239,10 @@ def test_the_documents_tab_imports_and_removes_with_the_admin_token(browser, mak
         page.goto(app_url + "/")
         page.get_by_role("tab", name="文档").click()
         listing = page.locator("#qa-documents")
-        listing.get_by_text("索引中还没有文档").wait_for(timeout=10000)
+        listing.get_by_text("索引中还没有文档").wait_for(timeout=30000)
         choose_file(page, note)
         page.get_by_role("button", name="导入").click()
-        page.get_by_text("管理口令不正确").wait_for(timeout=10000)
+        page.get_by_text("管理口令不正确").wait_for(timeout=30000)
         page.get_by_label("管理口令").fill("tok")
         page.get_by_role("button", name="导入").click()
         listing.get_by_text("一、2022年上半年工作 › （一）建设智慧停车").wait_for(timeout=20000)
@@ -257,7 +257,7 @@ def test_the_documents_tab_imports_and_removes_with_the_admin_token(browser, mak
         page.get_by_label("删除文档").click()
         page.get_by_role("option", name="parking（parking.md）").click()
         page.get_by_role("button", name="删除", exact=True).click()
-        page.get_by_text("已删除文档“parking.md”（1 个片段）").wait_for(timeout=10000)
+        page.get_by_text("已删除文档“parking.md”（1 个片段）").wait_for(timeout=30000)
         assert "索引中还没有文档" in listing.inner_text()
         assert (settings.index_dir / "removed" / "parking.md").exists()
     finally:
