@@ -89,12 +89,14 @@ def metrics(results: list[ItemResult], k: int) -> dict:
     }
 
 
-def evaluate(bot, items: list[dict], k: int = 3) -> tuple[dict, dict[str, dict], list[ItemResult]]:
+def evaluate(bot, items: list[dict], k: int = 3,
+             with_evidence: bool = False) -> tuple[dict, dict[str, dict], list[ItemResult]]:
+    """Answer every item; ``with_evidence`` also records the refusal gate's evidence (for --calibrate)."""
     results = []
     for item in items:
-        turn = bot.prepare(item["q"], item.get("history"))
+        evidence = bot.prepare(item["q"], item.get("history")).evidence if with_evidence else 0.0
         answer = bot.ask(item["q"], item.get("history"))
-        results.append(judge(item, answer, turn.evidence))
+        results.append(judge(item, answer, evidence))
     by_kind: dict[str, list[ItemResult]] = defaultdict(list)
     for r in results:
         by_kind[r.kind].append(r)
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings import Settings
 
     bot = build_bot(Settings())
-    overall, by_kind, results = evaluate(bot, load_items(args.file), args.k)
+    overall, by_kind, results = evaluate(bot, load_items(args.file), args.k, with_evidence=args.calibrate)
     failures = [r for r in results if r.problems or (r.item.get("markers") and (r.rank is None or r.rank > args.k))]
     if args.json:
         print(json.dumps({"overall": overall, "by_kind": by_kind, "failures": [
