@@ -30,3 +30,9 @@ class IndexSettings(BaseSettings):
 
     chunk_max_chars: int = 320
     max_file_mb: float = 20.0
+    # Limits on loading one file (a zip bomb or a giant document fails with a Chinese reason).
+    max_load_seconds: float = 60.0
+    max_paragraphs: int = 20_000
+    max_pdf_pages: int = 500
+    max_text_chars: int = 2_000_000
+    max_unpacked_mb: float = 50.0  # a docx's content once unzipped
