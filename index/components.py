@@ -7,6 +7,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.embeddings import make_embeddings
 from index.keyword import KeywordIndex, Tokenizer
+from index.loaders import LoadLimits
 from index.pipeline import Indexer
 from index.settings import IndexSettings
 from index.store import ChunkStore, open_client
@@ -25,5 +26,6 @@ def open_index(settings: IndexSettings, embeddings: Embeddings | None = None, cl
     embeddings = embeddings or make_embeddings(settings)
     store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id)
     indexer = Indexer(store, embeddings, settings.index_dir, settings.chunk_max_chars,
-                      int(settings.max_file_mb * 1024 * 1024), settings.embedding_batch_size)
+                      int(settings.max_file_mb * 1024 * 1024), settings.embedding_batch_size,
+                      LoadLimits.from_settings(settings))
     return IndexComponents(settings, embeddings, store, indexer, KeywordIndex(store, Tokenizer()))

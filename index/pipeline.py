@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 from langchain_core.embeddings import Embeddings
 
 from index.chunking import ChunkedDocument, chunk_document
-from index.loaders import SUPPORTED_SUFFIXES, LoadError, load_document
+from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
 from index.store import ChunkStore, write_lock
 
 log = logging.getLogger(__name__)
@@ -63,13 +63,14 @@ def document_hash(doc: ChunkedDocument, max_chars: int) -> str:
 
 class Indexer:
     def __init__(self, store: ChunkStore, embeddings: Embeddings, index_dir: Path, max_chars: int,
-                 max_bytes: int, batch_size: int = 32):
+                 max_bytes: int, batch_size: int = 32, limits: LoadLimits | None = None):
         self.store = store
         self.embeddings = embeddings
         self.index_dir = index_dir
         self.max_chars = max_chars
         self.max_bytes = max_bytes
         self.batch_size = batch_size
+        self.limits = limits or LoadLimits()
 
     def build(self, paths: Iterable[Path], prune: bool = False, progress: ProgressFn | None = None,
               doc_ids: dict[Path, str] | None = None) -> BuildReport:
@@ -88,7 +89,7 @@ class Indexer:
                         raise LoadError(path, f"duplicate document id {doc_id!r} (also {seen[doc_id]})",
                                         f"与“{seen[doc_id]}”同名，请改名后再导入")
                     seen[doc_id] = path
-                    loaded = load_document(path, self.max_bytes)
+                    loaded = load_document(path, self.max_bytes, self.limits)
                     doc = chunk_document(loaded, doc_id, self.max_chars)
                 except LoadError as exc:
                     log.warning("skipped %s", exc)
