@@ -1,6 +1,7 @@
 """Loaders for every supported format, and what happens with files that cannot be indexed."""
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -396,3 +397,214 @@ def test_the_index_keeps_what_it_had_when_a_file_goes_bad(tmp_path, make_index, 
     assert report.failed[0].error.startswith(f"{name}: ")
     assert [(c.id, c.text) for c in index.store.all_chunks()] == [(c.id, c.text) for c in before]
     assert index.keywords.search("经济", k=5)
+
+
+# --- limits: every one fails with a Chinese reason, before the expensive work -------------------
+
+def _docx_with_body(path: Path, body_chunks, template: Path) -> Path:
+    """A docx whose word/document.xml is streamed from ``body_chunks``; other parts from ``template``."""
+    head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            if member.filename != "word/document.xml":
+                archive.writestr(member, source.read(member))
+        with archive.open("word/document.xml", "w") as part:
+            part.write(head)
+            for chunk in body_chunks:
+                part.write(chunk)
+            part.write(b"</w:body></w:document>")
+    return path
+
+
+def _repeat(unit: bytes, total: int):
+    """``total`` bytes of ``unit`` repeated, in 1 MiB chunks, so no test holds them all."""
+    chunk = unit * (MB // len(unit))
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
+PARAGRAPH_XML = "<w:p><w:r><w:t>全区经济平稳增长，生态环境持续改善。</w:t></w:r></w:p>".encode()
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    """The issue's files: a ~1 MB zip bomb (1 GiB inside) and a ~700 KB docx with 200 MiB of paragraphs."""
+    folder = tmp_path_factory.mktemp("bombs")
+    template = make_docx(folder / "template.docx", table=False)
+    bomb = _docx_with_body(folder / "bomb.docx", _repeat(b"A", 1024 * MB), template)
+    paragraphs = _docx_with_body(folder / "paragraphs.docx", _repeat(PARAGRAPH_XML, 200 * MB), template)
+    assert bomb.stat().st_size < 2 * MB and paragraphs.stat().st_size < MB
+    return {"bomb": bomb, "paragraphs": paragraphs, "template": template}
+
+
+_MEASURE = """
+import json, sys
+from pathlib import Path
+import lxml.etree, pypdf  # imported up front: their size is not the load's
+from index.loaders import LoadError, LoadLimits, load_document
+
+def kb(field):
+    return int(next(l.split()[1] for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field + ":")))
+
+before = kb("VmRSS")
+try:
+    load_document(sys.argv[1], 20 << 20, LoadLimits(**json.loads(sys.argv[2])))
+    outcome = "loaded"
+except LoadError as exc:
+    outcome = exc.message_zh
+print(json.dumps({"growth_mb": (kb("VmHWM") - before) / 1024, "outcome": outcome}, ensure_ascii=False))
+"""
+
+
+def load_in_child(path: Path, **limits) -> dict:
+    """Load in a fresh interpreter; returns the Chinese outcome and the peak memory growth in MiB."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _MEASURE, str(path), json.dumps(limits)],
+                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name, limits, reason_zh", [
+    ("bomb", {}, r"文件解压后过大（约 102\d MB，上限 50 MB），可能是异常文件"),
+    ("paragraphs", {}, r"文件解压后过大（约 20\d MB，上限 50 MB），可能是异常文件"),
+    ("bomb", {"max_unpacked_bytes": 2 << 30}, r"文件压缩比异常（约 \d+:1），可能是异常文件"),
+    # With the size checks off, the stream stops at the paragraph cap instead of reading on.
+    ("paragraphs", {"max_unpacked_bytes": 2 << 30, "max_compression_ratio": 1e6}, "段落过多（超过 20000 段）"),
+], ids=["zip bomb", "200 MB of paragraphs", "zip bomb by its ratio", "200 MB of paragraphs, streamed"])
+def test_the_issues_decompression_bombs_are_refused_with_little_memory(bombs, name, limits, reason_zh):
+    measured = load_in_child(bombs[name], **limits)
+
+    assert re.fullmatch(f"文件“{name}.docx”无法导入：" + reason_zh, measured["outcome"])
+    assert measured["growth_mb"] < 500
+
+
+def test_a_docx_whose_zip_directory_understates_a_size_is_read_no_further(bombs, tmp_path):
+    data = bytearray(bombs["paragraphs"].read_bytes())
+    entry = data.rindex(b"word/document.xml") - 46  # the central directory is last in a zip
+    assert data[entry:entry + 4] == b"PK\x01\x02"
+    data[entry + 24:entry + 28] = (1000).to_bytes(4, "little")  # stated size 1000 bytes, not 200 MiB
+    path = tmp_path / "liar.docx"
+    path.write_bytes(bytes(data))
+
+    measured = load_in_child(path)
+
+    assert measured["outcome"] == "文件“liar.docx”无法导入：docx 文件已损坏或不是有效的 Word 文档"
+    assert measured["growth_mb"] < 500
+
+
+def _paragraphs_docx(path: Path, count: int, xml: bytes = PARAGRAPH_XML) -> Path:
+    template = make_docx(path.with_name("template.docx"), table=False)
+    return _docx_with_body(path, [xml * count], template)
+
+
+def _nested_docx(path: Path) -> Path:
+    depth = 5000
+    body = b"<w:sdt>" * depth + PARAGRAPH_XML + b"</w:sdt>" * depth
+    return _docx_with_body(path, [body], make_docx(path.with_name("template.docx"), table=False))
+
+
+def _entity_bomb_docx(path: Path) -> Path:
+    """The "billion laughs": nested entities that would expand to gigabytes if they were expanded."""
+    entities = '<!ENTITY a0 "全区经济平稳。">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
+    xml = (f'<?xml version="1.0"?><!DOCTYPE w:document [{entities}]>'
+           '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+           '<w:p><w:r><w:t>&a9;</w:t></w:r></w:p></w:body></w:document>')
+    template = make_docx(path.with_name("template.docx"), table=False)
+    with zipfile.ZipFile(template) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in source.infolist():
+            body = xml.encode() if member.filename == "word/document.xml" else source.read(member)
+            archive.writestr(member.filename, body)
+    return path
+
+
+def _many_members_docx(path: Path) -> Path:
+    make_docx(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        for i in range(11):
+            archive.writestr(f"extra/part{i}.xml", "<a/>")
+    return path
+
+
+def _pdf_of_two_pages(path: Path) -> Path:
+    return make_pdf(path, [f"第{i}句话说明全区工作进展。" for i in range(1, 61)])
+
+
+GIANT_PARAGRAPH_XML = ("<w:p>" + "<w:r><w:t>字</w:t></w:r>" * 600 + "</w:p>").encode()
+LIMITS = {
+    "txt lines": ("a.txt", lambda p: _write(p, "全区经济平稳。\n" * 11), {"max_paragraphs": 10},
+                  "too many paragraphs (over 10)", "段落过多（超过 10 段）"),
+    "txt characters": ("a.txt", lambda p: _write(p, "全区经济平稳。" * 2), {"max_text_chars": 10},
+                       "too much text (over 10 characters)", "文字过多（超过 10 字）"),
+    "md lines": ("a.md", lambda p: _write(p, "# 概况\n" + "全区经济平稳。\n" * 10), {"max_paragraphs": 10},
+                 "too many paragraphs", "段落过多（超过 10 段）"),
+    "docx paragraphs": ("a.docx", lambda p: _paragraphs_docx(p, 11), {"max_paragraphs": 10},
+                        "too many paragraphs", "段落过多（超过 10 段）"),
+    "docx characters": ("a.docx", lambda p: _paragraphs_docx(p, 2), {"max_text_chars": 20},
+                        "too much text", "文字过多（超过 20 字）"),
+    "docx unpacked size": ("a.docx", lambda p: _paragraphs_docx(p, 40_000), {"max_unpacked_bytes": MB},
+                           "unpacks to", "文件解压后过大（约 4 MB，上限 1 MB），可能是异常文件"),
+    "docx compression ratio": ("a.docx", lambda p: _paragraphs_docx(p, 40_000), {"max_compression_ratio": 10},
+                               "compressed", "文件压缩比异常"),
+    "docx parts": ("a.docx", _many_members_docx, {"max_zip_members": 10},
+                   "members (cap 10)", "文件内部结构异常"),
+    "docx giant paragraph": ("a.docx", lambda p: _paragraphs_docx(p, 1, GIANT_PARAGRAPH_XML), {"max_held_elements": 1000}, "XML elements in one block", "文档结构异常（单个段落或表格过于复杂）"),
+    "pdf pages": ("a.pdf", _pdf_of_two_pages, {"max_pdf_pages": 1}, "2 pages (cap 1)", "页数过多（2 页，上限 1 页）"),
+    "pdf characters": ("a.pdf", _pdf_of_two_pages, {"max_text_chars": 100}, "too much text", "文字过多（超过 100 字）"),
+    "docx nested 5000 deep": ("a.docx", _nested_docx, {}, "corrupt docx", "docx 文件已损坏或不是有效的 Word 文档"),
+    "docx entity bomb": ("a.docx", _entity_bomb_docx, {}, "corrupt docx", "docx 文件已损坏或不是有效的 Word 文档"),
+}
+
+
+@pytest.mark.parametrize("case", list(LIMITS), ids=list(LIMITS))
+def test_each_limit_fails_with_a_chinese_reason(tmp_path, case):
+    from index.loaders import LoadLimits
+
+    name, write, limits, reason, reason_zh = LIMITS[case]
+    path = tmp_path / name
+    write(path)
+
+    with pytest.raises(LoadError) as caught:
+        load_document(path, 20 * MB, LoadLimits(**limits))
+
+    assert reason in str(caught.value)
+    assert caught.value.message_zh.startswith(f"文件“{name}”无法导入：{reason_zh}")
+
+
+@pytest.mark.parametrize("name, write", [
+    ("a.txt", lambda p: _write(p, REPORT_TEXT)), ("a.md", lambda p: _write(p, "# 概况\n全区经济平稳。\n")),
+    ("a.docx", make_docx), ("a.pdf", _pdf_of_two_pages),
+], ids=["txt", "md", "docx", "pdf"])
+def test_a_load_that_runs_out_of_time_says_so(tmp_path, name, write):
+    from index.loaders import LoadLimits
+
+    path = tmp_path / name
+    write(path)
+    assert load_document(path, 20 * MB).blocks  # loads under the default limits
+
+    with pytest.raises(LoadError) as caught:
+        load_document(path, 20 * MB, LoadLimits(max_seconds=0))
+
+    assert caught.value.message_zh == f"文件“{name}”无法导入：文件处理超时（超过 0 秒），请检查文件或拆分后再上传"
+
+
+def test_the_load_limits_come_from_qa_settings(tmp_path, monkeypatch, make_index):
+    from index.loaders import LoadLimits
+    from index.settings import IndexSettings
+
+    for name, value in {"MAX_LOAD_SECONDS": "30", "MAX_PARAGRAPHS": "3", "MAX_PDF_PAGES": "7",
+                        "MAX_TEXT_CHARS": "9000", "MAX_UNPACKED_MB": "2"}.items():
+        monkeypatch.setenv(f"QA_{name}", value)
+    assert LoadLimits.from_settings(IndexSettings()) == LoadLimits(
+        max_seconds=30, max_paragraphs=3, max_pdf_pages=7, max_text_chars=9000, max_unpacked_bytes=2 * MB)
+    _write(tmp_path / "long.txt", "全区经济平稳。\n" * 4)
+
+    report = make_index().indexer.build([tmp_path / "long.txt"])
+
+    assert [(r.status, r.error, r.error_zh) for r in report.results] == [
+        ("failed", "long.txt: too many paragraphs (over 3)", "文件“long.txt”无法导入：段落过多（超过 3 段）")]
