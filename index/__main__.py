@@ -1,4 +1,4 @@
-"""python -m index build [PATH ...] | list | remove DOC"""
+"""python -m index build [PATH ...] | rebuild | list | remove DOC"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from index.store import EmbeddingMismatchError, IndexBusyError
+from index.store import EmbeddingMismatchError, IndexBusyError, IndexCorruptError
 
 
 def _progress_bar():
@@ -37,48 +37,66 @@ def print_listing(components) -> None:
     print(f"{len(docs)} document(s), {components.store.count()} chunks")
 
 
-def main(argv: list[str] | None = None) -> int:
-    from index.components import open_index
-    from index.settings import IndexSettings
+def print_report(report, components, started: float) -> int:
+    for result in report.results:
+        detail = result.error if result.status == "failed" else f"{result.chunks} chunks, {result.embedded} embedded"
+        print(f"{result.status:<9} {result.doc_id}: {detail}")
+    print(f"done in {time.perf_counter() - started:.1f}s; index holds {components.store.count()} chunks")
+    return 1 if report.failed and len(report.failed) == len(report.results) else 0
 
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m index", description="Build and inspect the report index.")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="index files or folders (default: the data folder)")
     build.add_argument("paths", nargs="*", type=Path)
     build.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
                        help="remove indexed documents whose files are gone (default: on when no PATH is given)")
+    sub.add_parser("rebuild", help="move the index aside (kept as chroma.broken-<time>) and build it from the data folder")
     sub.add_parser("list", help="documents and sections in the index")
     remove = sub.add_parser("remove", help="remove a document by its id (file name)")
     remove.add_argument("doc")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    return parser.parse_args(argv)
 
-    settings = IndexSettings()
+
+def run(args: argparse.Namespace, settings) -> int:
+    from index.components import open_index, rebuild_index
+
+    started = time.perf_counter()
+    if args.command == "rebuild":
+        moved, components, report = rebuild_index(settings, progress=_progress_bar())
+        print(f"moved the old index to {moved}" if moved else "no index to move aside")
+        return print_report(report, components, started)
+    components = open_index(settings)
+    if args.command == "list":
+        print_listing(components)
+        return 0
+    if args.command == "remove":
+        removed = components.indexer.remove(args.doc)
+        if not removed:
+            print(f"error: no document {args.doc!r} in the index", file=sys.stderr)
+            return 1
+        print(f"removed {args.doc} ({removed} chunks)")
+        return 0
+    paths = args.paths or [settings.data_dir]
+    prune = (not args.paths) if args.prune is None else args.prune
+    return print_report(components.indexer.build(paths, prune=prune, progress=_progress_bar()), components, started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from index.settings import IndexSettings
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        started = time.perf_counter()
-        components = open_index(settings)
-        if args.command == "list":
-            print_listing(components)
-            return 0
-        if args.command == "remove":
-            removed = components.indexer.remove(args.doc)
-            if not removed:
-                print(f"error: no document {args.doc!r} in the index", file=sys.stderr)
-                return 1
-            print(f"removed {args.doc} ({removed} chunks)")
-            return 0
-        paths = args.paths or [settings.data_dir]
-        prune = (not args.paths) if args.prune is None else args.prune
-        report = components.indexer.build(paths, prune=prune, progress=_progress_bar())
-        for result in report.results:
-            detail = result.error if result.status == "failed" else f"{result.chunks} chunks, {result.embedded} embedded"
-            print(f"{result.status:<9} {result.doc_id}: {detail}")
-        print(f"done in {time.perf_counter() - started:.1f}s; index holds {components.store.count()} chunks")
-        return 1 if report.failed and len(report.failed) == len(report.results) else 0
+        return run(args, IndexSettings())
     except IndexBusyError as exc:
         print(f"error: {exc}. Try again when the other build has finished.", file=sys.stderr)
         return 2
-    except EmbeddingMismatchError as exc:
+    except IndexCorruptError as exc:
+        print(exc.message_zh, file=sys.stderr)
+        return 2
+    except (EmbeddingMismatchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,16 +1,21 @@
 """Build the index's parts from settings in one place, so callers and tests can pass them around."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
 from index.embeddings import make_embeddings
 from index.keyword import KeywordIndex, Tokenizer
 from index.loaders import LoadLimits
-from index.pipeline import Indexer
+from index.pipeline import BuildReport, Indexer, ProgressFn
 from index.settings import IndexSettings
-from index.store import ChunkStore, open_client
+from index.store import (ChunkStore, IndexBusyError, clear_staging, corruption_reported, move_store_aside,
+                         open_client, write_lock)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,9 +28,36 @@ class IndexComponents:
 
 
 def open_index(settings: IndexSettings, embeddings: Embeddings | None = None, client=None) -> IndexComponents:
+    """Open the store (``IndexCorruptError`` when its files are damaged) and tidy what a crash left."""
     embeddings = embeddings or make_embeddings(settings)
-    store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id)
+    with corruption_reported(settings):
+        store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id)
+        store.stored_count()  # reads the vector index, so damage shows here rather than at the first question
+        recover(store, settings.index_dir)
     indexer = Indexer(store, embeddings, settings.index_dir, settings.chunk_max_chars,
                       int(settings.max_file_mb * 1024 * 1024), settings.embedding_batch_size,
                       LoadLimits.from_settings(settings))
     return IndexComponents(settings, embeddings, store, indexer, KeywordIndex(store, Tokenizer()))
+
+
+def recover(store: ChunkStore, index_dir: Path) -> None:
+    """Roll back half-written documents and empty staging, unless another writer is at work right now."""
+    try:
+        with write_lock(index_dir):
+            store.roll_back()
+            clear_staging(index_dir)
+    except IndexBusyError:
+        log.info("another process is writing to %s; leaving its work alone", index_dir)
+
+
+def rebuild_index(settings: IndexSettings, embeddings: Embeddings | None = None,
+                  progress: ProgressFn | None = None) -> tuple[Path | None, IndexComponents, BuildReport]:
+    """Move the embedded store aside (never deleted) and build a new one from the data folder."""
+    if settings.chroma_host:
+        raise ValueError("rebuild works on the embedded store only; with a Chroma server, "
+                         "set QA_COLLECTION to a new name and run python -m index build")
+    with write_lock(settings.index_dir):
+        moved = move_store_aside(settings)
+    components = open_index(settings, embeddings)
+    report = components.indexer.build([settings.data_dir], prune=True, progress=progress)
+    return moved, components, report

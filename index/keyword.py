@@ -1,7 +1,7 @@
 """Keyword search over Chinese word segmentation (jieba, search mode) with BM25, derived from the store.
 
-The keyword index is never written on its own: it is rebuilt from the Chroma collection whenever the
-collection's revision or size changes, so a removed document leaves dense and keyword search together.
+The keyword index is never written on its own: it is rebuilt from the store's live chunks whenever the
+store's revision changes, so a removed document leaves dense and keyword search together.
 """
 from __future__ import annotations
 
@@ -78,13 +78,13 @@ class KeywordIndex:
     def __init__(self, store: ChunkStore, tokenizer: Tokenizer):
         self.store = store
         self.tokenizer = tokenizer
-        self._state: tuple[int, int] | None = None
+        self._state: int | None = None
         self._chunks: list[StoredChunk] = []
         self._bm25 = BM25([])
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
-        state = (self.store.revision(), self.store.count())
+        state = self.store.revision()  # moves with every manifest change
         if state == self._state:
             return
         with self._lock:

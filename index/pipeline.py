@@ -1,4 +1,9 @@
-"""Incremental, idempotent indexing: load → clean → outline → chunk → embed only what changed → store."""
+"""Incremental, idempotent indexing: load → clean → outline → chunk → embed only what changed → store.
+
+Files are read and chunked before the write lock is taken (``prepare``); only the store writes happen
+under it (``write``). Each document is written under a new generation and becomes visible when the
+manifest switches to it, after its last chunk is stored.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.chunking import ChunkedDocument, chunk_document
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
-from index.store import ChunkStore, write_lock
+from index.store import ChunkStore, new_generation, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,25 @@ class BuildReport:
     @property
     def failed(self) -> list[FileResult]:
         return self.by_status("failed")
+
+
+@dataclass
+class PreparedDocument:
+    path: Path
+    doc: ChunkedDocument
+    digest: str
+
+
+@dataclass
+class Prepared:
+    """Documents read and chunked (outside the write lock), and the files that could not be."""
+    paths: list[Path]
+    doc_ids: dict[Path, str]
+    documents: list[PreparedDocument] = field(default_factory=list)
+    failed: list[FileResult] = field(default_factory=list)
+
+    def doc_id(self, path: Path) -> str:
+        return self.doc_ids.get(path, path.name)
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -75,72 +99,99 @@ class Indexer:
     def build(self, paths: Iterable[Path], prune: bool = False, progress: ProgressFn | None = None,
               doc_ids: dict[Path, str] | None = None) -> BuildReport:
         """Index the files under ``paths``. ``prune`` drops indexed documents whose files are gone."""
-        files = discover(paths)
-        report = BuildReport()
+        prepared = self.prepare(paths, doc_ids)
         with write_lock(self.index_dir):
-            prepared: list[tuple[Path, ChunkedDocument, str]] = []
-            seen: dict[str, Path] = {}
-            for path in files:
-                doc_id = (doc_ids or {}).get(path, path.name)
-                if seen.get(doc_id) == path:  # named twice on the command line
-                    continue
-                try:
-                    if doc_id in seen:  # same file name in two folders: would overwrite each other
-                        raise LoadError(path, f"duplicate document id {doc_id!r} (also {seen[doc_id]})",
-                                        f"与“{seen[doc_id]}”同名，请改名后再导入")
-                    seen[doc_id] = path
-                    loaded = load_document(path, self.max_bytes, self.limits)
-                    doc = chunk_document(loaded, doc_id, self.max_chars)
-                except LoadError as exc:
-                    log.warning("skipped %s", exc)
-                    report.results.append(FileResult(path, doc_id, "failed", error=str(exc), error_zh=exc.message_zh))
-                    continue
-                if not doc.chunks:
-                    exc = LoadError(path, "no text found", "文件中没有可读取的文字")
-                    report.results.append(FileResult(path, doc_id, "failed", error=str(exc), error_zh=exc.message_zh))
-                    continue
-                prepared.append((path, doc, document_hash(doc, self.max_chars)))
+            return self.write(prepared, prune=prune, progress=progress)
 
-            todo = [(p, d, h) for p, d, h in prepared if self.store.doc_hash(d.doc_id) != h]
-            for path, doc, digest in prepared:
-                if all(doc is not d for _, d, _ in todo):
-                    report.results.append(FileResult(path, doc.doc_id, "unchanged", len(doc.chunks)))
-            total = sum(len(d.chunks) for _, d, _ in todo)
-            done = 0
-            for path, doc, digest in todo:
-                status = "updated" if self.store.doc_hash(doc.doc_id) else "added"
-                embedded = self._replace_document(doc, digest, lambda n: progress and progress(done + n, total, doc.doc_id))
-                done += len(doc.chunks)
-                report.results.append(FileResult(path, doc.doc_id, status, len(doc.chunks), embedded))
-            if prune:
-                kept = {d.doc_id for _, d, _ in prepared} | {r.doc_id for r in report.failed}
-                for entry in self.store.documents():
-                    if entry["doc_id"] not in kept:
-                        self.store.remove_document(entry["doc_id"])
-                        report.results.append(FileResult(Path(entry["doc_id"]), entry["doc_id"], "removed"))
-            if todo or report.by_status("removed"):
-                self.store.bump_revision()
+    def prepare(self, paths: Iterable[Path], doc_ids: dict[Path, str] | None = None) -> Prepared:
+        """Load and chunk the files; needs no lock. ``doc_ids`` names files whose id is not their name."""
+        paths = list(paths)
+        prepared = Prepared(paths, doc_ids or {})
+        seen: dict[str, Path] = {}
+        for path in discover(paths):
+            doc_id = prepared.doc_id(path)
+            if seen.get(doc_id) == path:  # named twice on the command line
+                continue
+            try:
+                if doc_id in seen:  # same file name in two folders: would overwrite each other
+                    raise LoadError(path, f"duplicate document id {doc_id!r} (also {seen[doc_id]})",
+                                    f"与“{seen[doc_id]}”同名，请改名后再导入")
+                seen[doc_id] = path
+                prepared.documents.append(self._prepare_one(path, doc_id))
+            except LoadError as exc:
+                log.warning("skipped %s", exc)
+                prepared.failed.append(FileResult(path, doc_id, "failed", error=str(exc), error_zh=exc.message_zh))
+        return prepared
+
+    def _prepare_one(self, path: Path, doc_id: str) -> PreparedDocument:
+        loaded = load_document(path, self.max_bytes, self.limits)
+        doc = chunk_document(loaded, doc_id, self.max_chars)
+        if not doc.chunks:
+            raise LoadError(path, "no text found", "文件中没有可读取的文字")
+        return PreparedDocument(path, doc, document_hash(doc, self.max_chars))
+
+    def write(self, prepared: Prepared, prune: bool = False, progress: ProgressFn | None = None) -> BuildReport:
+        """Store what ``prepare`` read. The caller holds the write lock."""
+        self.store.roll_back()
+        report = BuildReport(list(prepared.failed))
+        todo: list[PreparedDocument] = []
+        for item in prepared.documents:
+            if not item.path.exists():  # moved away (e.g. removed) since it was read: do not bring it back
+                report.results.append(FileResult(item.path, item.doc.doc_id, "failed", error="file vanished",
+                                                 error_zh="文件在导入过程中被移走了"))
+            elif self.store.doc_hash(item.doc.doc_id) == item.digest:
+                report.results.append(FileResult(item.path, item.doc.doc_id, "unchanged", len(item.doc.chunks)))
+            else:
+                todo.append(item)
+        total = sum(len(item.doc.chunks) for item in todo)
+        done = 0
+        for item in todo:
+            status = "added" if self.store.doc_hash(item.doc.doc_id) is None else "updated"
+            embedded = self._write_document(item, lambda n: progress and progress(done + n, total, item.doc.doc_id))
+            done += len(item.doc.chunks)
+            report.results.append(FileResult(item.path, item.doc.doc_id, status, len(item.doc.chunks), embedded))
+        if prune:
+            self._prune(prepared, report)
         return report
 
-    def _replace_document(self, doc: ChunkedDocument, digest: str, progress: Callable[[int], None]) -> int:
-        """Write the new chunks first, then delete the old ones: a crash leaves extra rows, never a gap."""
+    def _prune(self, prepared: Prepared, report: BuildReport) -> None:
+        # Look at the folders again under the lock: a file that arrived since ``prepare`` keeps its document.
+        present = {prepared.doc_id(path) for path in discover(prepared.paths)}
+        for doc_id in sorted(set(self.store.manifest()) - present):
+            self.store.remove_document(doc_id)
+            report.results.append(FileResult(Path(doc_id), doc_id, "removed"))
+
+    def _write_document(self, item: PreparedDocument, progress: Callable[[int], None]) -> int:
+        """Store all chunks under a new generation, then switch the manifest to it, then drop the old one.
+
+        Each batch is stored as soon as it is embedded; until the switch readers see the previous
+        version (or nothing), and a crash leaves only hidden chunks that the next writer rolls back.
+        Vectors of unchanged chunks (same id: same embedded text) are re-used.
+        """
+        doc, generation = item.doc, new_generation()
         previous = self.store.embeddings_of(doc.doc_id)
+        reused = [c for c in doc.chunks if c.id in previous]
         fresh = [c for c in doc.chunks if c.id not in previous]
-        vectors: dict[str, list[float]] = {cid: vec for cid, vec in previous.items()}
+        self._store_chunks(generation, item.digest, reused, [previous[c.id] for c in reused])
+        written = len(reused)
         for i in range(0, len(fresh), self.batch_size):
             batch = fresh[i:i + self.batch_size]
-            for chunk, vector in zip(batch, self.embeddings.embed_documents([c.embed_text for c in batch])):
-                vectors[chunk.id] = vector
-            progress(min(i + self.batch_size, len(fresh)))
-        self.store.upsert([c.id for c in doc.chunks], [c.text for c in doc.chunks],
-                          [c.metadata(digest) for c in doc.chunks], [vectors[c.id] for c in doc.chunks])
-        current = {c.id for c in doc.chunks}
-        self.store.delete([cid for cid in previous if cid not in current])
+            self._store_chunks(generation, item.digest, batch, self.embeddings.embed_documents([c.embed_text for c in batch]))
+            written += len(batch)
+            progress(written)
+        self.store.set_live(doc.doc_id, generation, item.digest, doc.title, len(doc.chunks))
+        self.store.delete_generations(doc.doc_id, keep=generation)
         return len(fresh)
+
+    def _store_chunks(self, generation: str, digest: str, chunks: list, vectors: list[list[float]]) -> None:
+        if chunks:
+            self.store.upsert(generation, [c.id for c in chunks], [c.text for c in chunks],
+                              [c.metadata(digest) for c in chunks], vectors)
 
     def remove(self, doc_id: str) -> int:
         with write_lock(self.index_dir):
-            removed = self.store.remove_document(doc_id)
-            if removed:
-                self.store.bump_revision()
-            return removed
+            return self.drop(doc_id)
+
+    def drop(self, doc_id: str) -> int:
+        """Remove a document from the index. The caller holds the write lock."""
+        return self.store.remove_document(doc_id)

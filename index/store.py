@@ -1,10 +1,21 @@
-"""The Chroma collection holding report chunks, and the lock that keeps to one writer at a time."""
+"""The Chroma collection holding report chunks, its manifest, and the lock that keeps to one writer at a time.
+
+A document's chunks are written under a fresh *generation*; a second collection, the manifest, names
+each document's live generation and is switched only after all of that generation's chunks are
+stored. Readers see live generations only, so a writer that dies mid-document leaves nothing
+visible, and the next writer deletes what it left (``roll_back``).
+"""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
-from collections import defaultdict
+import secrets
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +23,18 @@ from typing import Iterator
 
 from index.settings import IndexSettings
 
+log = logging.getLogger(__name__)
+
 _COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+MANIFEST_SUFFIX = "-manifest"
+# Chunks written before manifests existed carry no generation; adopted entries point at this one.
+LEGACY_GENERATION = ""
+# The manifest holds no vectors worth searching, but Chroma wants one per record.
+_MANIFEST_VECTOR = [1.0]
+_BATCH = 500
+# Staging entries named "<prefix>-<pid>-<random>" belong to that process while it lives.
+_STAGING_OWNER = re.compile(r"^[A-Za-z]+(?:-[A-Za-z]+)*-(\d+)-")
+_PROCESS_STARTED = time.time()
 
 
 class IndexBusyError(RuntimeError):
@@ -23,6 +45,23 @@ class EmbeddingMismatchError(RuntimeError):
     pass
 
 
+class IndexCorruptError(RuntimeError):
+    """The embedded store's files cannot be read; ``message_zh`` names the folder and the repair command."""
+
+    def __init__(self, message_zh: str):
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+
+
+def store_path(settings: IndexSettings) -> Path:
+    return settings.index_dir / "chroma"
+
+
+def corrupt_store_error(store_dir: Path) -> IndexCorruptError:
+    return IndexCorruptError(f"索引文件已损坏（{store_dir}），请运行 python -m index rebuild 重建"
+                             f"（原索引会移到 {store_dir}.broken-<时间>）")
+
+
 def open_client(settings: IndexSettings):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -31,7 +70,45 @@ def open_client(settings: IndexSettings):
     if settings.chroma_host:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+    with corruption_reported(settings):
+        return chromadb.PersistentClient(path=str(store_path(settings)), settings=chroma_settings)
+
+
+@contextmanager
+def corruption_reported(settings: IndexSettings) -> Iterator[None]:
+    """Chroma's internal errors while opening the embedded store mean its files are damaged."""
+    from chromadb.errors import InternalError
+
+    try:
+        yield
+    except InternalError as exc:
+        if settings.chroma_host or re.search(r"locked|busy", str(exc), re.I):
+            raise  # a server's trouble, or another process mid-write: not damage of ours
+        _forget_client(store_path(settings))
+        raise corrupt_store_error(store_path(settings)) from exc
+
+
+def _forget_client(store_dir: Path) -> None:
+    """Chroma caches one client per folder, even a failed one; drop it so the folder can be opened afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(store_dir), None)
+
+
+def move_store_aside(settings: IndexSettings) -> Path | None:
+    """Rename the embedded store to ``chroma.broken-<time>`` (never deleted); the caller holds the write lock."""
+    store_dir = store_path(settings)
+    if not store_dir.exists():
+        return None
+    _forget_client(store_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = store_dir.with_name(f"{store_dir.name}.broken-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = store_dir.with_name(f"{store_dir.name}.broken-{stamp}-{n}")
+    store_dir.rename(target)
+    return target
 
 
 @contextmanager
@@ -53,6 +130,78 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         handle.close()
 
 
+# --- staging: temporary copies of uploads, under the index folder --------------------------
+
+def staging_dir(index_dir: Path) -> Path:
+    path = index_dir / "staging"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def staging_tempdir(index_dir: Path, prefix: str) -> tempfile.TemporaryDirectory:
+    """A temporary folder under ``<index_dir>/staging/`` that names this process, so cleanup spares it."""
+    return tempfile.TemporaryDirectory(prefix=f"{prefix}-{os.getpid()}-", dir=staging_dir(index_dir))
+
+
+def clear_staging(index_dir: Path) -> int:
+    """Delete what dead processes left in staging; the caller holds the write lock."""
+    folder = index_dir / "staging"
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for entry in list(folder.iterdir()):
+        if not _left_behind(entry):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _left_behind(entry: Path) -> bool:
+    owner = _STAGING_OWNER.match(entry.name)
+    if owner:
+        return not _process_alive(int(owner.group(1)))
+    # Not named after a process: only what nobody touched since this process started.
+    try:
+        times = [p.stat().st_mtime for p in [entry, *(entry.rglob("*") if entry.is_dir() else [])]]
+    except OSError:  # changing under us: somebody is using it
+        return False
+    return max(times) < _PROCESS_STARTED
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- chunks --------------------------------------------------------------------------------
+
+def new_generation() -> str:
+    return secrets.token_hex(6)
+
+
+def _generation(metadata: dict) -> str:
+    return metadata.get("generation", LEGACY_GENERATION)
+
+
+def _chunk_id(stored_id: str, metadata: dict) -> str:
+    """The chunk's own id (a hash of its text); the stored id adds the generation."""
+    return metadata.get("chunk_id", stored_id)
+
+
+def _is_live(metadata: dict, live: dict[str, dict]) -> bool:
+    entry = live.get(metadata.get("doc_id"))
+    return entry is not None and _generation(metadata) == entry["generation"]
+
+
 @dataclass
 class StoredChunk:
     id: str
@@ -67,11 +216,13 @@ class StoredChunk:
 
 
 class ChunkStore:
-    """Chunks of all documents in one Chroma collection, tied to the embedding model that built it."""
+    """Chunks of all documents in one Chroma collection, tied to the embedding model that built it,
+    and a manifest collection naming each document's live generation."""
 
     def __init__(self, client, collection_name: str, model_id: str):
-        if not _COLLECTION_NAME.match(collection_name):
-            raise ValueError(f"collection name {collection_name!r} must be 3-512 ASCII characters [a-zA-Z0-9._-]")
+        longest = 512 - len(MANIFEST_SUFFIX)
+        if not _COLLECTION_NAME.match(collection_name + MANIFEST_SUFFIX):
+            raise ValueError(f"collection name {collection_name!r} must be 3-{longest} ASCII characters [a-zA-Z0-9._-]")
         self.model_id = model_id
         self._client = client
         self._collection = client.get_or_create_collection(
@@ -82,13 +233,12 @@ class ChunkStore:
             raise EmbeddingMismatchError(
                 f"collection {collection_name!r} was built with {built_with!r}, not {model_id!r}; "
                 f"set QA_COLLECTION to another name or remove the index and build again")
+        self._manifest = client.get_or_create_collection(collection_name + MANIFEST_SUFFIX, embedding_function=None)
+        self._live: tuple[int, dict[str, dict]] | None = None
 
     # --- reading -------------------------------------------------------------
-    def count(self) -> int:
-        return self._collection.count()
-
     def revision(self) -> int:
-        """Bumped on every write, so derived indexes (keyword search) know to refresh.
+        """Bumped on every manifest change, so readers re-read it and derived indexes refresh.
 
         Read afresh: the collection object caches its metadata, so another process's writes
         (``python -m index build`` against a Chroma server the app also uses) would go unseen.
@@ -96,64 +246,143 @@ class ChunkStore:
         metadata = self._client.get_collection(self._collection.name, embedding_function=None).metadata
         return int((metadata or {}).get("revision", 0))
 
+    def manifest(self) -> dict[str, dict]:
+        """Live documents: doc_id → {generation, hash, title, chunks}; re-read only when the revision moved."""
+        revision = self.revision()
+        if self._live is None or self._live[0] != revision:
+            found = self._manifest.get(include=["metadatas"])
+            self._live = (revision, dict(zip(found["ids"], found["metadatas"])))
+        return self._live[1]
+
+    def count(self) -> int:
+        """Chunks of live documents (a generation being written is not counted)."""
+        return sum(int(entry["chunks"]) for entry in self.manifest().values())
+
+    def stored_count(self) -> int:
+        """All stored chunks, those of unfinished generations included."""
+        return self._collection.count()
+
     def doc_hash(self, doc_id: str) -> str | None:
-        found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"], limit=1)
-        return found["metadatas"][0]["doc_hash"] if found["ids"] else None
+        entry = self.manifest().get(doc_id)
+        return entry["hash"] if entry else None
 
     def embeddings_of(self, doc_id: str) -> dict[str, list[float]]:
-        found = self._collection.get(where={"doc_id": doc_id}, include=["embeddings"])
-        return {i: list(e) for i, e in zip(found["ids"], found["embeddings"])}
+        """The live chunks' vectors by chunk id (a hash of the embedded text), for re-use."""
+        live = self.manifest()
+        found = self._collection.get(where={"doc_id": doc_id}, include=["embeddings", "metadatas"])
+        return {_chunk_id(i, m): list(e) for i, e, m in zip(found["ids"], found["embeddings"], found["metadatas"])
+                if _is_live(m, live)}
+
+    def _live_chunks(self, where: dict | None) -> list[StoredChunk]:
+        live = self.manifest()  # read before the chunks: an old generation goes only after the switch
+        found = self._collection.get(where=where, include=["documents", "metadatas"])
+        return [StoredChunk(_chunk_id(i, m), d, m) for i, d, m in
+                zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)]
 
     def all_chunks(self) -> list[StoredChunk]:
-        found = self._collection.get(include=["documents", "metadatas"])
-        chunks = [StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
-        return sorted(chunks, key=lambda c: (c.metadata["doc_id"], c.metadata["ordinal"]))
+        return sorted(self._live_chunks(None), key=lambda c: (c.metadata["doc_id"], c.metadata["ordinal"]))
 
     def chunks_where(self, where: dict) -> list[StoredChunk]:
-        found = self._collection.get(where=where, include=["documents", "metadatas"])
-        chunks = [StoredChunk(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
-        return sorted(chunks, key=lambda c: c.metadata["ordinal"])
+        return sorted(self._live_chunks(where), key=lambda c: c.metadata["ordinal"])
 
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
-        k = min(k, self.count())
-        if k <= 0:
+        live = self.manifest()
+        stored = self.stored_count()
+        # Ask for as many more as there are hidden chunks, so k live ones come back when they exist.
+        hidden = max(stored - sum(int(e["chunks"]) for e in live.values()), 0)
+        n = min(k + hidden, stored)
+        if k <= 0 or n <= 0:
             return []
-        found = self._collection.query(query_embeddings=[vector], n_results=k, where=where,
+        found = self._collection.query(query_embeddings=[vector], n_results=n, where=where,
                                        include=["documents", "metadatas", "distances"])
-        return [StoredChunk(i, d, m, 1.0 - dist) for i, d, m, dist in
-                zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])]
+        hits = [StoredChunk(_chunk_id(i, m), d, m, 1.0 - dist) for i, d, m, dist in
+                zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])
+                if _is_live(m, live)]
+        return hits[:k]
 
     def documents(self) -> list[dict]:
-        """One entry per document: id, title, chunk count and its sections in order."""
+        """One entry per live document: id, title, chunk count and its sections in order."""
+        live = self.manifest()
         docs: dict[str, dict] = {}
         sections: dict[str, dict[str, int]] = defaultdict(dict)
         for chunk in self.all_chunks():
             meta = chunk.metadata
-            entry = docs.setdefault(meta["doc_id"], {"doc_id": meta["doc_id"], "title": meta["doc_title"],
-                                                     "chunks": 0, "hash": meta["doc_hash"]})
+            doc_id = meta["doc_id"]
+            entry = docs.setdefault(doc_id, {"doc_id": doc_id, "title": meta["doc_title"], "chunks": 0,
+                                             "hash": live.get(doc_id, {}).get("hash", "")})
             entry["chunks"] += 1
             path = meta["section_path"] or "（开头）"
-            sections[meta["doc_id"]][path] = sections[meta["doc_id"]].get(path, 0) + 1
+            sections[doc_id][path] = sections[doc_id].get(path, 0) + 1
         for doc_id, entry in docs.items():
             entry["sections"] = [{"path": p, "chunks": n} for p, n in sections[doc_id].items()]
         return list(docs.values())
 
     # --- writing (callers hold write_lock) ------------------------------------
-    def upsert(self, ids: list[str], texts: list[str], metadatas: list[dict], vectors: list[list[float]]) -> None:
-        for i in range(0, len(ids), 500):
-            self._collection.upsert(ids=ids[i:i + 500], documents=texts[i:i + 500],
-                                    metadatas=metadatas[i:i + 500], embeddings=vectors[i:i + 500])
+    def upsert(self, generation: str, ids: list[str], texts: list[str], metadatas: list[dict],
+               vectors: list[list[float]]) -> None:
+        """Store chunks under ``generation``; they stay hidden until ``set_live`` names it."""
+        stored_ids = [f"{cid}@{generation}" for cid in ids]
+        metas = [{**m, "chunk_id": cid, "generation": generation} for cid, m in zip(ids, metadatas)]
+        for i in range(0, len(ids), _BATCH):
+            self._collection.upsert(ids=stored_ids[i:i + _BATCH], documents=texts[i:i + _BATCH],
+                                    metadatas=metas[i:i + _BATCH], embeddings=vectors[i:i + _BATCH])
 
-    def delete(self, ids: list[str]) -> None:
-        if ids:
-            self._collection.delete(ids=ids)
+    def set_live(self, doc_id: str, generation: str, doc_hash: str, title: str, chunks: int) -> None:
+        """Switch the document to ``generation`` (all of whose chunks are stored) and tell readers."""
+        self._write_manifest({doc_id: {"generation": generation, "hash": doc_hash, "title": title, "chunks": chunks}})
+
+    def delete_generations(self, doc_id: str, keep: str | None = None) -> int:
+        """Delete the document's chunks of every generation but ``keep``."""
+        found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        stale = [i for i, m in zip(found["ids"], found["metadatas"]) if _generation(m) != keep]
+        self._delete(stale)
+        return len(stale)
 
     def remove_document(self, doc_id: str) -> int:
-        ids = self._collection.get(where={"doc_id": doc_id}, include=[])["ids"]
-        self.delete(ids)
-        return len(ids)
+        """Hide the document first (manifest), then delete its chunks; returns its live chunk count."""
+        entry = self.manifest().get(doc_id)
+        if entry:
+            self._manifest.delete(ids=[doc_id])
+            self.bump_revision()
+        self.delete_generations(doc_id)
+        return int(entry["chunks"]) if entry else 0
+
+    def roll_back(self) -> int:
+        """Delete chunks no manifest entry points at: what a writer left when it stopped mid-document."""
+        found = self._collection.get(include=["metadatas"])
+        if self._manifest.count() == 0 and found["ids"]:
+            self._adopt_legacy(found["metadatas"])
+        live = self.manifest()
+        stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not _is_live(m, live)]
+        if stray:
+            log.warning("rolling back %d chunks of unfinished writes", len(stray))
+            self._delete(stray)
+        return len(stray)
 
     def bump_revision(self) -> None:
         metadata = dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
         metadata["revision"] = int(metadata.get("revision", 0)) + 1
         self._collection.modify(metadata=metadata)
+
+    def _adopt_legacy(self, metadatas: list[dict]) -> None:
+        """An index built before manifests: keep its documents visible, with an empty hash so that the
+        next build re-checks each one against its file (re-using the stored vectors)."""
+        legacy = [m for m in metadatas if "generation" not in m]
+        counts = Counter(m["doc_id"] for m in legacy)
+        titles = {m["doc_id"]: m["doc_title"] for m in legacy}
+        if counts:
+            log.warning("adopting %d documents of an index built without a manifest", len(counts))
+            self._write_manifest({d: {"generation": LEGACY_GENERATION, "hash": "", "title": titles[d], "chunks": n}
+                                  for d, n in counts.items()})
+
+    def _write_manifest(self, entries: dict[str, dict]) -> None:
+        ids = list(entries)
+        for i in range(0, len(ids), _BATCH):
+            batch = ids[i:i + _BATCH]
+            self._manifest.upsert(ids=batch, embeddings=[_MANIFEST_VECTOR] * len(batch),
+                                  metadatas=[entries[d] for d in batch])
+        self.bump_revision()
+
+    def _delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), _BATCH):
+            self._collection.delete(ids=ids[i:i + _BATCH])
