@@ -1,23 +1,27 @@
 """The indexed documents as people manage them from the web: list, import uploads, remove, sample questions.
 
 The data folder stays the source of truth: an imported file is copied into it (so a later
-``python -m index build`` keeps it), and a removed document's file is moved out of it into
-``<index_dir>/removed/`` (so a later build does not bring it back).
+``python -m index build`` keeps it), and a removed or replaced document's file is moved out of it into
+``<index_dir>/removed/`` under a timestamped name (so a later build does not bring it back, and nothing
+is ever overwritten there). Uploads are read and chunked before the write lock is taken; the name
+check, the index write and the file moves happen under it, so a concurrent ``index build --prune``
+never sees an indexed document whose file has not arrived yet.
 """
 from __future__ import annotations
 
+import filecmp
 import logging
 import re
 import secrets
 import shutil
-import tempfile
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from index.loaders import SUPPORTED_SUFFIXES
 from index.outline import period_of
-from index.store import IndexBusyError
+from index.store import IndexBusyError, staging_tempdir, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,7 @@ _NUMBERING = re.compile(r"^(?:[（(][^）)]{1,4}[）)]|[一二三四五六七八
 _QUESTION_BY_PERIOD = {"上半年": "上半年“{}”方面做了哪些工作？", "下半年": "下半年“{}”方面有什么计划？",
                        "全年": "全年“{}”方面有哪些安排？", "明年": "明年“{}”方面有什么计划？"}
 _QUESTION_DEFAULT = "报告中关于“{}”讲了什么？"
+REPLACE_HINT = "已有同名文档“{}”；如需替换，请勾选“替换同名文档”"
 
 
 @dataclass
@@ -59,66 +64,108 @@ class Library:
         return not expected or secrets.compare_digest((token or "").encode(), expected.encode())
 
     # --- writing -------------------------------------------------------------------
-    def add(self, uploads: Iterable[tuple[str, Path]],
-            progress: Callable[[int, int, str], None] | None = None) -> list[ImportOutcome]:
-        """Index uploaded files (original name, temporary path); every problem becomes a Chinese message."""
-        outcomes: list[ImportOutcome] = []
-        max_bytes = int(self.settings.max_upload_mb * MB)
-        with tempfile.TemporaryDirectory(prefix="upload-") as staging:
+    def add(self, uploads: Iterable[tuple[str, Path]], progress: Callable[[int, int, str], None] | None = None,
+            replace: bool = False) -> list[ImportOutcome]:
+        """Index uploaded files (original name, temporary path); every problem becomes a Chinese message.
+
+        A name that an indexed document or a data file already has is refused unless ``replace``.
+        Outcomes come in upload order. Type, size and content are checked by the loader.
+        """
+        uploads = [(safe_name(raw), str(raw), Path(path)) for raw, path in uploads]
+        refused = self._refusals([name for name, _, _ in uploads], replace)
+        outcomes: dict[str, ImportOutcome] = {}
+        with staging_tempdir(self.settings.index_dir, "upload") as folder:
             staged: dict[Path, str] = {}
-            for raw_name, path in uploads:
-                name = safe_name(raw_name)
-                problem = self._check_upload(name, Path(path), max_bytes)
-                if problem:
-                    outcomes.append(ImportOutcome(name or str(raw_name), False, problem))
+            for name, raw, path in uploads:
+                if name in refused:
+                    outcomes.setdefault(name or raw, ImportOutcome(name or raw, False, refused[name]))
                     continue
-                target = Path(staging) / name
-                shutil.copyfile(path, target)
+                target = Path(folder) / name
+                try:
+                    shutil.copyfile(path, target)
+                except OSError:
+                    outcomes[name] = ImportOutcome(name, False, f"“{name}”无法读取")
+                    continue
                 staged[target] = name
-            if not staged:
-                return outcomes
-            try:
-                report = self.components.indexer.build(list(staged), progress=progress, doc_ids=staged)
-            except IndexBusyError as exc:
-                return outcomes + [ImportOutcome(n, False, exc.message_zh) for n in staged.values()]
-            for result in report.results:
-                if result.status == "failed":
-                    outcomes.append(ImportOutcome(result.doc_id, False, result.error_zh or "文件无法导入"))
-                    continue
-                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(result.path, self.settings.data_dir / result.doc_id)
-                outcomes.append(ImportOutcome(result.doc_id, True, _imported_message(result)))
+            if staged:
+                outcomes.update(self._index_staged(staged, progress, replace))
+        return [outcomes[name or raw] for name, raw, _ in uploads if (name or raw) in outcomes]
+
+    def _index_staged(self, staged: dict[Path, str], progress, replace: bool) -> dict[str, ImportOutcome]:
+        indexer = self.components.indexer
+        prepared = indexer.prepare(list(staged), doc_ids=staged)
+        try:
+            with write_lock(self.settings.index_dir):
+                # Checked again under the lock: another upload may have taken a name since.
+                late = self._refusals(list(staged.values()), replace)
+                prepared.documents = [d for d in prepared.documents if d.doc.doc_id not in late]
+                report = indexer.write(prepared, progress=progress)
+                outcomes = {name: ImportOutcome(name, False, message) for name, message in late.items()}
+                for result in report.results:
+                    outcomes[result.doc_id] = self._keep(result)
+        except IndexBusyError as exc:
+            return {name: ImportOutcome(name, False, exc.message_zh) for name in staged.values()}
         return outcomes
+
+    def _keep(self, result) -> ImportOutcome:
+        """Put an indexed upload into the data folder (the file it replaces goes to removed/)."""
+        if result.status == "failed":
+            return ImportOutcome(result.doc_id, False, result.error_zh or "文件无法导入")
+        target = self.settings.data_dir / result.doc_id
+        existing = self._data_files(result.doc_id)
+        if existing != [target] or not filecmp.cmp(result.path, target, shallow=False):
+            for path in existing:
+                self._archive(path)
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.path, target)
+        return ImportOutcome(result.doc_id, True, _imported_message(result))
 
     def remove(self, doc_id: str) -> tuple[bool, str]:
         try:
-            removed = self.components.indexer.remove(doc_id)
+            with write_lock(self.settings.index_dir):
+                removed = self.components.indexer.drop(doc_id)
+                if removed:
+                    for path in self._data_files(doc_id):
+                        self._archive(path)
         except IndexBusyError as exc:
             return False, exc.message_zh
         if not removed:
             return False, f"索引中没有文档“{doc_id}”"
-        data_dir = self.settings.data_dir
-        if data_dir.is_dir():
-            archive = self.settings.index_dir / "removed"
-            for path in [p for p in data_dir.rglob("*") if p.is_file() and p.name == doc_id]:
-                archive.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(path), archive / path.name)
-                log.info("moved %s to %s", path, archive)
         return True, f"已删除文档“{doc_id}”（{removed} 个片段）"
 
-    def _check_upload(self, name: str, path: Path, max_bytes: int) -> str:
-        if not name:
-            return "文件名无效"
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            return f"“{name}”的类型（{suffix or '无扩展名'}）不支持，请上传 txt、md、docx 或 pdf 文件"
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return f"“{name}”无法读取"
-        if size > max_bytes:
-            return f"“{name}”过大（{size / MB:.1f} MB），上限为 {self.settings.max_upload_mb:g} MB"
-        return ""
+    def _refusals(self, names: list[str], replace: bool) -> dict[str, str]:
+        """Names that cannot be imported as asked, with the reason: invalid, twice in one batch, or taken."""
+        counts = Counter(names)
+        taken = set(self.components.store.manifest()) | {p.name for p in self._data_files()}
+        refused = {}
+        for name in names:
+            if not name:
+                refused[name] = "文件名无效"
+            elif counts[name] > 1:
+                refused[name] = f"本次上传中有 {counts[name]} 个文件都叫“{name}”，请改名后再上传"
+            elif name in taken and not replace:
+                refused[name] = REPLACE_HINT.format(name)
+        return refused
+
+    def _data_files(self, name: str | None = None) -> list[Path]:
+        data_dir = self.settings.data_dir
+        if not data_dir.is_dir():
+            return []
+        return sorted(p for p in data_dir.rglob("*") if p.is_file() and (name is None or p.name == name))
+
+    def _archive(self, path: Path) -> Path:
+        """Move a data file to ``<index_dir>/removed/<stem>.<time><suffix>``, never over an existing file."""
+        archive = self.settings.index_dir / "removed"
+        archive.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = archive / f"{path.stem}.{stamp}{path.suffix}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = archive / f"{path.stem}.{stamp}-{n}{path.suffix}"
+        shutil.move(str(path), target)
+        log.info("moved %s to %s", path, target)
+        return target
 
 
 def safe_name(raw: str) -> str:
