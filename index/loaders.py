@@ -62,6 +62,7 @@ class LoadLimits:
 
     @classmethod
     def from_settings(cls, settings) -> LoadLimits:
+        """The user-facing limits from an ``IndexSettings`` (``QA_MAX_*``); the rest keep their defaults."""
         return cls(max_seconds=settings.max_load_seconds, max_paragraphs=settings.max_paragraphs,
                    max_pdf_pages=settings.max_pdf_pages, max_text_chars=settings.max_text_chars,
                    max_unpacked_bytes=int(settings.max_unpacked_mb * _MB))
