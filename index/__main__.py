@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     build.add_argument("paths", nargs="*", type=Path)
     build.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
                        help="remove indexed documents whose files are gone (default: on when no PATH is given)")
-    sub.add_parser("rebuild", help="move the index aside (kept as chroma.broken-<time>) and build it from the data folder")
+    sub.add_parser("rebuild", help="move the index aside (chroma.broken-<time>) and build it from the data folder")
     sub.add_parser("list", help="documents and sections in the index")
     remove = sub.add_parser("remove", help="remove a document by its id (file name)")
     remove.add_argument("doc")

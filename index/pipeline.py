@@ -174,9 +174,11 @@ class Indexer:
         fresh = [c for c in doc.chunks if c.id not in previous]
         self._store_chunks(generation, item.digest, reused, [previous[c.id] for c in reused])
         written = len(reused)
+        progress(written)
         for i in range(0, len(fresh), self.batch_size):
             batch = fresh[i:i + self.batch_size]
-            self._store_chunks(generation, item.digest, batch, self.embeddings.embed_documents([c.embed_text for c in batch]))
+            vectors = self.embeddings.embed_documents([c.embed_text for c in batch])
+            self._store_chunks(generation, item.digest, batch, vectors)
             written += len(batch)
             progress(written)
         self.store.set_live(doc.doc_id, generation, item.digest, doc.title, len(doc.chunks))
