@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import field_validator
@@ -17,6 +18,7 @@ class Settings(IndexSettings):
     candidates_k: int = 20  # per retriever, before fusion
     max_question_chars: int = 500
     history_turns: int = 4  # user+assistant pairs kept for follow-ups
+    max_history_chars: int = 4000  # history text kept for follow-ups, most recent first
     # Refusal gate, calibrated with `python -m bot.eval --calibrate`: the share of the question's
     # weighted terms found in the top passages; for English questions, how far the best passage's
     # similarity stands above the next ones.
@@ -36,15 +38,20 @@ class Settings(IndexSettings):
     port: int = 7860
     root_path: str = ""
     concurrency: int = 8
-    admin_token: str | None = None  # needed to upload/remove documents when set
+    admin_token: str | None = None  # document management is on only when an admin token is set
+    admin_token_file: Path | None = None  # read the token from a file, so it is not in the environment
     app_password: str | None = None  # optional login for the whole app (user "admin" unless app_user)
     app_user: str = "admin"
     proxy_user_header: str | None = None  # e.g. X-Remote-User set by a trusted reverse proxy
     cors_origins: Annotated[list[str], NoDecode] = []  # NoDecode: the validator below reads the env value
     frame_ancestors: Annotated[list[str], NoDecode] = ["'self'"]
     max_upload_mb: float = 20.0
+    max_request_kb: int = 1024  # JSON requests (questions, chat events); uploads get max_upload_mb
+    # Host names the app answers to (DNS rebinding); empty: the listen host and localhost, or any host
+    # when listening on 0.0.0.0.
+    allowed_hosts: Annotated[list[str], NoDecode] = []
 
-    @field_validator("cors_origins", "frame_ancestors", mode="before")
+    @field_validator("cors_origins", "frame_ancestors", "allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value):
         # Accept "a,b" from the environment as well as JSON lists.
@@ -53,3 +60,13 @@ class Settings(IndexSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    def admin_secret(self) -> str | None:
+        """The admin token: from ``admin_token_file`` when set (it keeps the token out of the process
+        environment), else ``admin_token``. Raises OSError or ValueError when the file is unusable."""
+        if self.admin_token_file:
+            token = Path(self.admin_token_file).read_text(encoding="utf-8").strip()
+            if not token:
+                raise ValueError(f"admin token file {self.admin_token_file} is empty")
+            return token
+        return self.admin_token or None
