@@ -13,7 +13,7 @@ from bot.glossary import Glossary
 from bot.query import QuestionInfo, analyse, normalise_question
 from bot.retrieval import Hit, HybridSearch
 from bot.settings import Settings
-from bot.types import Answer, Source
+from bot.types import Answer, InputError, Source
 from index.components import IndexComponents, open_index
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class Bot:
         timings: dict[str, float] = {}
         timer = Timer(timings)
         text = normalise_question(question, self.settings.max_question_chars)
-        messages = normalise_history(history, self.settings.history_turns)
+        messages = normalise_history(history, self.settings.history_turns, self.settings.max_history_chars)
         timer.lap("normalise")
         tokenizer = self.components.keywords.tokenizer
         info = analyse(text, tokenizer)
@@ -134,7 +134,16 @@ class Bot:
                 log.warning("condense failed, using rule-based rewrite: %s", exc)
             except Exception as exc:  # a bad condensed question must not break the turn
                 log.warning("condensed question rejected: %s", exc)
-        return rewritten
+        return self._within_cap(rewritten, text) if rewritten != text else text
+
+    def _within_cap(self, rewritten: str, typed: str) -> str:
+        """A rewritten question obeys the same rules as a typed one: it is cut to the length cap (the
+        topic it carries comes from the history, which the user did not type just now)."""
+        cap = self.settings.max_question_chars
+        try:
+            return normalise_question(rewritten[:cap], cap)
+        except InputError:
+            return typed
 
     def _rerank(self, turn: Turn) -> list[Hit]:
         """Fused rank, nudged by how much of the question each passage contains: rank fusion alone

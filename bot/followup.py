@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
+from bot.query import GENERIC_WORDS, clean_text, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
 from index.keyword import STOPWORDS
 from index.outline import cn_to_int
 
@@ -21,18 +21,29 @@ _CITATION = re.compile(r"\s*\[\d+\]")
 
 
 def message_text(content) -> str:
-    """OpenAI-style content is a string or a list of parts ({"type": "text", "text": ...})."""
+    """OpenAI-style content is a string or a list of parts ({"type": "text", "text": ...}). Only text
+    is read: any other part (a file, an image) counts as nothing."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    return "" if content is None else str(content)
+        return "".join(_part_text(p) for p in content)
+    return _part_text(content)
 
 
-def normalise_history(history, max_turns: int) -> list[dict]:
-    """Keep well-formed user/assistant messages of the last ``max_turns`` exchanges."""
+def _part_text(part) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and isinstance(part.get("text"), str):
+        return part["text"]
+    return ""
+
+
+def normalise_history(history, max_turns: int, max_chars: int | None = None) -> list[dict]:
+    """Keep well-formed user/assistant messages of the last ``max_turns`` exchanges, as clean text.
+
+    With ``max_chars`` at most that much text is kept, the most recent first: the oldest message kept
+    loses its beginning, older ones are dropped. Every way in (API, OpenAI endpoint, chat page) passes here.
+    """
     messages: list[dict] = []
     for item in history or []:
         if isinstance(item, (list, tuple)) and len(item) == 2:  # [user, assistant] pairs
@@ -45,7 +56,21 @@ def normalise_history(history, max_turns: int) -> list[dict]:
     user_positions = [i for i, m in enumerate(messages) if m["role"] == "user"]
     if len(user_positions) > max_turns:
         messages = messages[user_positions[-max_turns]:]
-    return messages
+    if max_chars is not None:
+        messages = _most_recent_text(messages, max_chars)
+    return [{"role": m["role"], "content": clean_text(m["content"])} for m in messages]
+
+
+def _most_recent_text(messages: list[dict], max_chars: int) -> list[dict]:
+    kept: list[dict] = []
+    budget = max_chars
+    for message in reversed(messages):
+        if budget <= 0:
+            break
+        text = message["content"][-budget:]
+        kept.append({**message, "content": text})
+        budget -= len(text)
+    return kept[::-1]
 
 
 def is_elliptical(question: str, tokens: list[str]) -> bool:

@@ -14,6 +14,8 @@ from index.keyword import STOPWORDS, Tokenizer
 from index.outline import cn_to_int
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates ("\ud800" in JSON) are not characters: they cannot even be encoded as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # Period cues. Named periods decide first; verbs of doing vs. intending only when none is named.
 _FIRST_HALF = re.compile(r"上半年|前半年|今年以来|截至目前|目前为止|first half|so far", re.IGNORECASE)
@@ -65,10 +67,17 @@ def normalise_question(raw: object, max_chars: int) -> str:
         raise InputError("请输入问题。", "empty question")
     if _CONTROL.search(text.replace("\n", " ").replace("\t", " ")):
         raise InputError("问题中包含无法识别的控制字符，请删除后重试。", "control characters in question")
+    if _SURROGATE.search(text):
+        raise InputError("问题中包含无法识别的字符，请删除后重试。", "lone surrogate in question")
     if len(text) > max_chars:
         raise InputError(f"问题太长了（{len(text)} 字），请精简到 {max_chars} 字以内。", "question too long")
     text = re.sub(r"\s+", " ", text)
     return _t2s().convert(text)
+
+
+def clean_text(text: str) -> str:
+    """Text from elsewhere (a chat history) without control characters or lone surrogates."""
+    return _SURROGATE.sub("", _CONTROL.sub("", text))
 
 
 def period_of_question(question: str) -> str:
