@@ -20,6 +20,37 @@ def _progress(started: float):
     return show
 
 
+def _hosts_message(settings) -> str:
+    from bot.guards import allowed_hosts
+
+    hosts = allowed_hosts(settings)
+    if hosts == ["*"]:
+        return (f"警告：正在监听 {settings.host or '所有地址'} 且未设置 QA_ALLOWED_HOSTS，任何主机名的请求都会被接受"
+                "（可被 DNS 重绑定利用）。请把 QA_ALLOWED_HOSTS 设为用户访问本服务所用的域名或地址，多个用逗号分隔。")
+    return f"只接受这些主机名的请求：{', '.join(hosts)}（用 QA_ALLOWED_HOSTS 修改）"
+
+
+def _serve(settings) -> int:
+    started = time.perf_counter()
+    print("正在打开索引……", file=sys.stderr, flush=True)
+
+    from bot.chain import build_bot
+    from bot.web import create_app
+
+    bot = build_bot(settings, progress=_progress(started))
+    app = create_app(bot, settings)
+    settings.admin_token = None  # the web app keeps only digests of it
+    print(_hosts_message(settings), file=sys.stderr, flush=True)
+    print(f"准备就绪（{time.perf_counter() - started:.1f} 秒）：http://{settings.host}:{settings.port}"
+          f"{settings.root_path.rstrip('/')}/", file=sys.stderr, flush=True)
+
+    import uvicorn
+
+    uvicorn.run(app, host=settings.host, port=settings.port, root_path=settings.root_path.rstrip("/"),
+                log_level="info", proxy_headers=True, timeout_graceful_shutdown=5)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python app.py", description="工作报告问答：网页、HTTP 接口和 OpenAI 兼容接口")
     parser.add_argument("--host", help="listen address (default 127.0.0.1, QA_HOST)")
@@ -29,25 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from bot.settings import Settings
+    from index.store import IndexCorruptError
 
     overrides = {"host": args.host, "port": args.port, "root_path": args.root_path}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    started = time.perf_counter()
-    print("正在打开索引……", file=sys.stderr, flush=True)
-
-    from bot.chain import build_bot
-    from bot.web import create_app
-
-    bot = build_bot(settings, progress=_progress(started))
-    app = create_app(bot, settings)
-    print(f"准备就绪（{time.perf_counter() - started:.1f} 秒）：http://{settings.host}:{settings.port}"
-          f"{settings.root_path.rstrip('/')}/", file=sys.stderr, flush=True)
-
-    import uvicorn
-
-    uvicorn.run(app, host=settings.host, port=settings.port, root_path=settings.root_path.rstrip("/"),
-                log_level="info", proxy_headers=True, timeout_graceful_shutdown=5)
-    return 0
+    try:
+        settings.admin_secret()  # an unreadable token file stops the start before the index is opened
+    except (OSError, ValueError) as exc:
+        print(f"无法读取管理口令文件 {settings.admin_token_file}：{exc}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        return _serve(settings)
+    except IndexCorruptError as exc:  # one line and the repair command, no traceback
+        print(exc.message_zh, file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":

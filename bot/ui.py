@@ -18,6 +18,7 @@ import gradio as gr  # noqa: E402
 
 from bot.followup import message_text  # noqa: E402
 from bot.library import SECTION_SEPARATOR, Library  # noqa: E402
+from bot.query import clean_text  # noqa: E402
 from bot.types import Answer, InputError, Source  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,21 @@ def md_escape(text: str) -> str:
 def md_unescape(text: str) -> str:
     text = _MD_ESCAPED.sub(r"\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def text_only(messages: list[dict] | None) -> list[dict]:
+    """The chat rebuilt from its text alone: whatever else a client put in it (files, components) is
+    neither read nor sent back."""
+    shown = []
+    for message in messages or []:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            continue
+        item = {"role": message["role"], "content": clean_text(message_text(message.get("content")))}
+        metadata = message.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("title"):
+            item["metadata"] = {k: clean_text(str(metadata[k])) for k in ("title", "log", "status") if metadata.get(k)}
+        shown.append(item)
+    return shown
 
 
 def to_history(messages: list[dict]) -> list[dict]:
@@ -116,13 +132,13 @@ def chat_turn(bot, message, messages: list[dict] | None) -> Iterator[tuple[list[
     Bad input becomes a friendly Chinese reply; other failures are logged, never shown as a trace.
     """
     question = message_text(message)
-    messages = list(messages or [])
+    messages = text_only(messages)
     if not question.strip():
         yield messages, ""
         return
     history = to_history(messages)
     cap = bot.settings.max_question_chars
-    shown = question if len(question) <= cap else question[:cap] + "……"
+    shown = clean_text(question if len(question) <= cap else question[:cap] + "……")
     turn = messages + [{"role": "user", "content": md_escape(shown)}]
     yield turn, ""
     streamed, answer = "", None
@@ -172,11 +188,58 @@ def _outcomes_markdown(outcomes) -> str:
 
 
 # --- the page -------------------------------------------------------------------------
-def build_ui(bot, library: Library, *, embed: bool = False) -> gr.Blocks:
-    """The full page (chat and documents tabs) or, with ``embed``, the compact chat for a 400x600 box."""
+class TextOnlyBlocks(gr.Blocks):
+    """Blocks that check every event's inputs before Gradio does anything with them. Gradio copies any
+    file a payload names into its cache and serves it back (and a mounted app skips its path checks):
+    here a file reference is refused, except in a file input naming a file uploaded to ``upload_root``."""
+
+    upload_root: Path | None = None
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        for block, value in zip(block_fn.inputs, inputs):
+            problem = refused_input(block, value, self.upload_root)
+            if problem:
+                raise gr.Error(problem, print_exception=False)
+        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+
+
+_REFERENCE_KEYS = {"path", "url", "file", "component", "meta"}
+
+
+def _references(value) -> list[dict]:
+    """The dicts in an event input that name a file or a component instead of holding text."""
+    found, pending = [], [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if _REFERENCE_KEYS & item.keys():
+                found.append(item)
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return found
+
+
+def refused_input(block, value, upload_root: Path | None) -> str:
+    """Why an event input is refused, "" when it is fine: only a file input may name files, and only
+    files uploaded to this app."""
+    references = _references(value)
+    if not references:
+        return ""
+    if not isinstance(block, gr.File):
+        return "只能发送文字，不能附带文件。"
+    if all(uploaded_here(r.get("path"), upload_root) for r in references):
+        return ""
+    return "只能导入通过本页上传的文件。"
+
+
+def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_root: Path | None = None) -> gr.Blocks:
+    """The full page (chat and documents tabs) or, with ``embed``, the compact chat for a 400x600 box.
+    ``gate`` (bot.guards.AdminGate) turns document management on; ``upload_root`` is Gradio's upload cache."""
     settings = bot.settings
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=embed, fill_width=embed,
-                   delete_cache=(3600, 3600)) as demo:
+    with TextOnlyBlocks(title=TITLE, analytics_enabled=False, fill_height=embed, fill_width=embed,
+                        delete_cache=(3600, 3600)) as demo:
+        demo.upload_root = upload_root
         if not embed:
             gr.Markdown(f"# {TITLE}\n根据已收录的报告回答，每句话后的 [n] 对应下方“参考来源”中的原文。",
                         elem_id="qa-header")
@@ -223,7 +286,7 @@ def build_ui(bot, library: Library, *, embed: bool = False) -> gr.Blocks:
         chatbot.clear(lambda: "", None, last_answer, api_visibility="private", queue=False)
 
         if not embed:
-            _documents_tab(library, settings, chatbot)
+            _documents_tab(library, settings, chatbot, gate, upload_root)
         # Examples are baked into the page config at startup; refresh them when documents changed since.
         demo.load(lambda: gr.update(examples=_examples(library)), None, chatbot, api_visibility="private",
                   queue=False)
@@ -234,52 +297,103 @@ def _examples(library: Library) -> list[dict]:
     return [{"text": q} for q in library.example_questions()]
 
 
-def _documents_tab(library: Library, settings, chatbot) -> None:
+def uploaded_here(path, upload_root: Path | None) -> bool:
+    """A file inside this app's upload cache: the only files an import may read."""
+    if upload_root is None or not isinstance(path, (str, Path)):
+        return False
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return resolved.is_file() and resolved.is_relative_to(Path(upload_root).resolve())
+
+
+def _document_handlers(library: Library, gate, upload_root: Path | None):
+    """refresh, upload and remove for the documents tab; changes need the admin token typed on the page."""
     def refresh():
         docs = library.documents()
         return (documents_markdown(docs),
                 gr.update(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs], value=None),
                 gr.update(examples=_examples(library)))
 
-    def upload(files, token, progress=gr.Progress()):
-        if not library.authorised(token):
+    def upload(files, token, replace, progress=gr.Progress()):
+        if not gate.accepts(token):
             return ("**未完成**：管理口令不正确，无法导入。", gr.skip()) + refresh()
         if not files:
             return ("请先选择要上传的文件。", gr.skip()) + refresh()
+        if not all(uploaded_here(f, upload_root) for f in files):
+            return ("**未完成**：只能导入通过本页上传的文件。", None) + refresh()
         progress(0, desc="正在导入……")
 
         def report(done: int, total: int, doc_id: str) -> None:
             progress((done, total), desc=f"正在向量化 {doc_id}", unit="片段")
 
-        outcomes = library.add([(Path(f).name, Path(f)) for f in files], progress=report)
+        outcomes = library.add([(Path(f).name, Path(f)) for f in files], progress=report, replace=bool(replace))
         return (_outcomes_markdown(outcomes), None) + refresh()
 
     def remove(doc_id, token):
-        if not library.authorised(token):
+        if not gate.accepts(token):
             return ("**未完成**：管理口令不正确，无法删除。",) + refresh()
         if not doc_id:
             return ("请先选择要删除的文档。",) + refresh()
         ok, message = library.remove(doc_id)
         return (("" if ok else "**未完成**：") + md_escape(message),) + refresh()
 
+    return refresh, upload, remove
+
+
+def _listing_only(refresh):
+    def listing():
+        markdown, _, examples = refresh()
+        return markdown, examples
+
+    return listing
+
+
+DOCUMENTS_OFF_ZH = ("文档管理未开启。服务器设置管理口令（QA_ADMIN_TOKEN_FILE 或 QA_ADMIN_TOKEN）后，"
+                    "可以在这里上传和删除文档。")
+
+
+def _documents_tab(library: Library, settings, chatbot, gate, upload_root: Path | None) -> None:
+    refresh, upload, remove = _document_handlers(library, gate, upload_root)
     with gr.Tab("文档") as tab:
         listing = gr.Markdown(elem_id="qa-documents")
+        if gate is None or not gate.enabled:
+            gr.Markdown(DOCUMENTS_OFF_ZH, elem_id="qa-documents-off")
+            tab.select(_listing_only(refresh), None, [listing, chatbot], api_visibility="private", queue=False)
+            return
         with gr.Group():
-            token = gr.Textbox(label="管理口令", type="password", visible=bool(settings.admin_token),
-                               placeholder="上传和删除文档需要管理口令")
+            # Typing the token also opens an admin session (an HttpOnly cookie): Gradio's upload route,
+            # which the file box calls before the import button, accepts nothing without it.
+            token = gr.Textbox(label="管理口令", type="password", placeholder="上传和删除文档需要管理口令",
+                               elem_id="qa-admin-token")
             files = gr.File(label=f"上传报告（txt、md、docx、pdf，每个不超过 {settings.max_upload_mb:g} MB）",
                             file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf"], type="filepath")
+            replace = gr.Checkbox(label="替换同名文档", value=False, elem_id="qa-replace")
             upload_btn = gr.Button("导入", variant="primary")
         with gr.Row(equal_height=True):
             doc_choice = gr.Dropdown(label="删除文档", choices=[], value=None, scale=4)
             remove_btn = gr.Button("删除", variant="stop", scale=1)
         status = gr.Markdown()
         outputs = [status, listing, doc_choice, chatbot]
+        token.change(None, [token], None, js=_SESSION_JS, api_visibility="private")
         tab.select(refresh, None, outputs[1:], api_visibility="private", queue=False)
-        upload_btn.click(upload, [files, token], [status, files] + outputs[1:], concurrency_limit=1,
+        upload_btn.click(upload, [files, token, replace], [status, files] + outputs[1:], concurrency_limit=1,
                          concurrency_id="index-write", api_visibility="private")
         remove_btn.click(remove, [doc_choice, token], outputs, concurrency_limit=1, concurrency_id="index-write",
                          api_visibility="private")
+
+
+# The admin session endpoint sits next to the page, under the same root path as the page itself.
+_SESSION_JS = """
+(token) => {
+  const root = (window.gradio_config && window.gradio_config.root) || location.href;
+  const url = new URL("api/admin/session", root.endsWith("/") ? root : root + "/");
+  fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+              body: JSON.stringify({token: token || ""})});
+  return [];
+}
+"""
 
 
 # Clipboard API needs a secure context (https or localhost); intranet http pages fall back to execCommand.
