@@ -134,3 +134,59 @@ def test_the_documents_listing_shows_sections_and_chunk_counts(report_bot):
     assert listing.startswith("共 1 份文档，")
     assert "| 一、2022年上半年度工作完成情况 › （六）全力整治生态环境 | 2 |" in listing
     assert documents_markdown([]).startswith("索引中还没有文档")
+
+
+# --- only text reaches the handler ------------------------------------------------------------
+FILE_PART = {"type": "file", "file": {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}}
+
+
+def test_file_parts_in_the_chat_are_neither_read_nor_sent_back(report_bot):
+    messages = [{"role": "user", "content": [FILE_PART, {"type": "text", "text": CARD_QUESTION}]},
+                {"role": "assistant", "content": [{"type": "component", "component": "image", "value": {"path": "/x"}}]}]
+    updates, final, _ = run(report_bot, "那下半年呢？", messages)
+    assert "/etc/hostname" not in repr(updates) and "component" not in repr(updates)
+    assert final[0] == {"role": "user", "content": CARD_QUESTION} and final[1] == {"role": "assistant", "content": ""}
+
+
+def test_gradio_refuses_file_references_before_following_them(tmp_path):
+    import gradio as gr
+
+    from bot.ui import refused_input
+
+    cache = tmp_path / "web-cache"
+    (cache / "h").mkdir(parents=True)
+    (cache / "h" / "report.md").write_text("x")
+    history = [{"role": "user", "content": [FILE_PART]}]
+    assert refused_input(gr.Chatbot(), history, cache) == "只能发送文字，不能附带文件。"
+    assert refused_input(gr.Textbox(), {"path": "/etc/hostname"}, cache) == "只能发送文字，不能附带文件。"
+    assert refused_input(gr.Chatbot(), as_browser_sends([{"role": "user", "content": "问"}]), cache) == ""
+    files = gr.File(file_count="multiple")
+    assert refused_input(files, [{"path": str(cache / "h" / "report.md"), "meta": {"_type": "gradio.FileData"}}], cache) == ""
+    for outside in ("/etc/hostname", f"{cache}/h/../../secret.md", "report.md"):
+        assert refused_input(files, [{"path": outside}], cache) == "只能导入通过本页上传的文件。"
+    assert refused_input(files, [{"path": str(cache / "h" / "report.md")}], None) == "只能导入通过本页上传的文件。"
+
+
+def test_a_lone_surrogate_in_the_chat_gets_a_chinese_reply(report_bot):
+    _, final, _ = run(report_bot, "生态\ud800环境")
+    assert "无法识别的字符" in final[-1]["content"] and "\ud800" not in repr(final)
+
+
+# --- history caps ---------------------------------------------------------------------------------
+def test_history_keeps_the_most_recent_text_within_the_cap():
+    from bot.followup import normalise_history
+
+    history = [{"role": "user", "content": "甲" * 3000}, {"role": "assistant", "content": "乙" * 3000},
+               {"role": "user", "content": "丙\x00" * 500}, {"role": "assistant", "content": "丁\ud800"}]
+    kept = normalise_history(history, 4, 4000)
+    assert [m["role"] for m in kept] == ["assistant", "user", "assistant"]
+    assert kept[0]["content"] == "乙" * (4000 - 1000 - 2) and kept[1]["content"] == "丙" * 500
+    assert kept[2]["content"] == "丁"  # control characters and lone surrogates are not text
+    assert normalise_history(history, 4, 0) == []
+
+
+def test_a_rewritten_follow_up_obeys_the_question_cap(report_bot):
+    cap = report_bot.settings.max_question_chars
+    history = [{"role": "user", "content": "上半年" + "生态环境保护" * 2000 + "做了什么？"}, {"role": "assistant", "content": "好"}]
+    answer = report_bot.ask("那下半年呢？", history)
+    assert answer.question.startswith("下半年") and len(answer.question) <= cap
