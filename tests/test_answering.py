@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from bot.types import InputError
-from conftest import DEV_SET, ROOT
+from tests.conftest import DEV_SET, ROOT
 
 CARD_QUESTION = "上半年生态环境做了什么？"
 ENV_SECTION = "（六）全力整治生态环境"

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import REPORT
+from tests.conftest import REPORT
 from index.chunking import chunk_document
 from index.cleaning import clean_paragraph, is_solicitation
 from index.loaders import load_document

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, running_server, venv_script
+from tests.conftest import free_port, running_server, venv_script
 from index.components import open_index
 from index.settings import IndexSettings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import free_port
+from tests.conftest import free_port
 
 from bot.figures import NOT_FOUND_NOTE, WITHHELD_NOTE, guard_figures
 from bot.llm import LLMAnswerer, LLMUnavailable, make_chat_model

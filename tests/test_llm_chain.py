@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import free_port
+from tests.conftest import free_port
 
 from bot.chain import LLM_FALLBACK_NOTICE, Bot
 from bot.llm import LLMAnswerer

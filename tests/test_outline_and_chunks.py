@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import REPORT
+from tests.conftest import REPORT
 from index.chunking import chunk_document, pack_sentences
 from index.loaders import Block, LoadedDocument, load_document
 from index.outline import parse_outline

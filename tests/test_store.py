@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 from index.store import (ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError, new_generation,
                          open_client, write_lock)
 

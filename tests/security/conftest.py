@@ -24,11 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-# The plain `pytest` script, unlike `python -m pytest`, does not put the checkout on sys.path.
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.conftest import REPORT, ROOT, free_port  # noqa: E402
+from tests.conftest import REPORT, ROOT, free_port
 
 ADMIN_TOKEN = "security-test-admin-token-7c1f"
 MAX_QUESTION_CHARS = 500

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from index.loaders import LoadedDocument, LoadError, LoadLimits, load_document
-from test_loading import REPORT_TEXT, make_docx, make_pdf
+from tests.test_loading import REPORT_TEXT, make_docx, make_pdf
 
 LIMITS = LoadLimits(max_seconds=10)
 # The loader's own time limit bounds each example; a wall-clock deadline would only flake on a busy machine.
