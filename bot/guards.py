@@ -332,6 +332,10 @@ class GradioFiles:
         if _GRADIO_UNUSED.search(path) or (wanted and not self.serves(wanted.group("target"))):
             return await refuse(scope, receive, send, 403, "不允许访问该文件")
         if _GRADIO_UPLOAD.match(path):
+            if not header_map(scope).get("content-length", "").isdigit():
+                # Browsers always declare the size of a form upload. Without it the cap is only found
+                # while Gradio's parser is already writing partial files into the cache.
+                return await refuse(scope, receive, send, 411, "上传请求缺少内容长度，请通过网页重新上传")
             return await self.app(scope, receive, self._chinese_errors(scope, receive, send))
         await self.app(scope, receive, send)
 

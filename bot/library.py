@@ -12,7 +12,6 @@ from __future__ import annotations
 import filecmp
 import logging
 import re
-import secrets
 import shutil
 import time
 from collections import Counter
@@ -57,11 +56,6 @@ class Library:
         if self._examples is None or self._examples[0] != revision:
             self._examples = (revision, example_questions(self.documents(), limit))
         return self._examples[1]
-
-    def authorised(self, token: str | None) -> bool:
-        """Uploading and removing need the admin token when one is configured."""
-        expected = self.settings.admin_token
-        return not expected or secrets.compare_digest((token or "").encode(), expected.encode())
 
     # --- writing -------------------------------------------------------------------
     def add(self, uploads: Iterable[tuple[str, Path]], progress: Callable[[int, int, str], None] | None = None,
