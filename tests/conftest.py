@@ -125,7 +125,7 @@ def venv_script(name: str) -> str:
 @pytest.fixture
 def fake_llm():
     """A scripted OpenAI-compatible chat server on 127.0.0.1 (see tests/fake_openai_server.py)."""
-    from fake_openai_server import FakeOpenAIServer
+    from tests.fake_openai_server import FakeOpenAIServer
 
     with FakeOpenAIServer() as server:
         yield server
