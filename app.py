@@ -21,7 +21,7 @@ def _progress(started: float):
 
 
 def _hosts_message(settings) -> str:
-    from bot.guards import allowed_hosts
+    from web.security import allowed_hosts
 
     hosts = allowed_hosts(settings)
     if hosts == ["*"]:
@@ -35,7 +35,7 @@ def _serve(settings) -> int:
     print("正在打开索引……", file=sys.stderr, flush=True)
 
     from bot.chain import build_bot
-    from bot.web import create_app
+    from web.app import create_app
 
     bot = build_bot(settings, progress=_progress(started))
     app = create_app(bot, settings)

@@ -67,7 +67,7 @@ def start_app(app):
 @pytest.fixture(scope="module")
 def origins(report_bot, report_settings):
     """app, portal and leak-counter URLs, each on its own port of 127.0.0.1."""
-    from bot.web import create_app
+    from web.app import create_app
 
     portal_port, leak_port = free_port(), free_port()
     portal = f"http://127.0.0.1:{portal_port}"
@@ -239,7 +239,7 @@ def admin_session(page, expected: bool) -> bool:
 def test_the_documents_tab_imports_and_removes_with_the_admin_token(browser, make_settings, embeddings, tmp_path,
                                                                    shots, capsys):
     from bot.chain import Bot
-    from bot.web import create_app
+    from web.app import create_app
     from index.components import open_index
 
     settings = make_settings(admin_token="tok")

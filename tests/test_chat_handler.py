@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.library import example_questions, topic_of
 from bot.types import Answer, Source
-from bot.ui import (FAILURE_ZH, chat_turn, documents_markdown, highlight, md_escape, md_unescape,
+from web.documents import example_questions, topic_of
+from web.ui import (FAILURE_ZH, chat_turn, documents_markdown, highlight, md_escape, md_unescape,
                     plain_text, sources_markdown, to_history)
 
 CARD_QUESTION = "上半年生态环境做了什么"
@@ -111,7 +111,7 @@ def test_sources_and_copied_text_name_document_and_section():
 
 
 def test_example_questions_come_from_the_indexed_outline(report_bot):
-    from bot.library import Library
+    from web.documents import Library
 
     questions = Library(report_bot.components, report_bot.settings).example_questions()
     titles = [s["path"].split(" > ")[-1] for d in report_bot.components.store.documents() for s in d["sections"]]
@@ -151,7 +151,7 @@ def test_file_parts_in_the_chat_are_neither_read_nor_sent_back(report_bot):
 def test_gradio_refuses_file_references_before_following_them(tmp_path):
     import gradio as gr
 
-    from bot.ui import refused_input
+    from web.ui import refused_input
 
     cache = tmp_path / "web-cache"
     (cache / "h").mkdir(parents=True)

@@ -8,7 +8,7 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.web import MODEL_ID, create_app
+from web.app import MODEL_ID, create_app
 
 PORTAL = "http://portal.intranet.test"
 EVIL = "http://evil.example"
@@ -364,7 +364,7 @@ def test_a_rebound_name_cannot_reach_the_chat_either(client):
 
 
 def test_allowed_hosts_come_from_the_setting_or_the_listen_address(monkeypatch, report_settings):
-    from bot.guards import HostAllowList, allowed_hosts
+    from web.security import HostAllowList, allowed_hosts
     from bot.settings import Settings
 
     assert allowed_hosts(report_settings) == ["127.0.0.1", "localhost", "::1"]
@@ -379,7 +379,7 @@ def test_allowed_hosts_come_from_the_setting_or_the_listen_address(monkeypatch, 
 
 # --- admin token, session cookie, Gradio's upload and file routes -----------------------------------
 def test_the_admin_token_is_kept_only_as_digests(tmp_path):
-    from bot.guards import AdminGate
+    from web.security import AdminGate
     from bot.settings import Settings
 
     token_file = tmp_path / "admin-token"
@@ -435,7 +435,7 @@ def test_gradio_file_routes_serve_nothing_outside_the_apps_cache(client, route, 
 
 
 def test_a_path_that_leaves_the_cache_is_not_served(tmp_path):
-    from bot.guards import GradioFiles
+    from web.security import GradioFiles
 
     cache = tmp_path / "web-cache"
     (cache / "abc").mkdir(parents=True)

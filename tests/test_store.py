@@ -444,7 +444,7 @@ NOTE = "一、2022年上半年工作\n（一）建设智慧停车。全区新建
 
 
 def make_library(index, data: Path):
-    from bot.library import Library
+    from web.documents import Library
     from bot.settings import Settings
 
     settings = Settings(index_dir=index.settings.index_dir, data_dir=data)

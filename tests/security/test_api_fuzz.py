@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.web import create_app
+from web.app import create_app
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 FUZZ = settings(max_examples=100, derandomize=True, database=None, deadline=None,

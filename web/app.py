@@ -5,7 +5,7 @@ web component served locally, ``POST /api/ask``, ``/api/documents``, ``POST /api
 ``POST /v1/chat/completions`` (plain and SSE), ``GET /v1/models``, ``/healthz``, OpenAPI docs at ``/docs``
 and ``/redoc`` (assets served locally).
 
-Security (see bot/guards.py): a Host allow-list, CORS by an explicit allow-list (Starlette's middleware;
+Security (see web/security.py): a Host allow-list, CORS by an explicit allow-list (Starlette's middleware;
 Gradio then adds none of its own), a Content-Security-Policy that blocks images from other hosts and
 limits who may frame the app, cross-origin writes refused unless allow-listed, body caps on the bytes
 actually read, document changes only with the admin token, Gradio's file routes limited to the app's own
@@ -34,12 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.followup import message_text
-from bot.guards import (DISABLED_ZH, MB, SESSION_COOKIE, SESSION_SECONDS, WRONG_TOKEN_ZH, AdminGate, AdminRoutes,
-                        AppLogin, BodyLimit, GradioFiles, HostAllowList, SecurityHeaders, allowed_hosts,
-                        error_response, openai_error, route_path)
-from bot.library import Library
 from bot.types import Answer, InputError
 from index.store import staging_tempdir
+from web.documents import Library
+from web.security import (DISABLED_ZH, MB, SESSION_COOKIE, SESSION_SECONDS, WRONG_TOKEN_ZH, AdminGate, AdminRoutes,
+                        AppLogin, BodyLimit, GradioFiles, HostAllowList, SecurityHeaders, allowed_hosts,
+                        error_response, openai_error, route_path)
 
 log = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ def _mount_pages(app: FastAPI, bot, library: Library, settings, gate: AdminGate)
     cache = _fresh_web_cache(settings)  # before gradio builds anything: its components read the folder
     import gradio as gr
 
-    from bot.ui import CSS, FONTS, build_ui
+    from web.ui import CSS, FONTS, build_ui
 
     theme = gr.themes.Default(font=FONTS)
     common = dict(enable_monitoring=False, run_history=False, show_error=False, ssr_mode=False, pwa=False,

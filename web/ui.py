@@ -17,9 +17,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from bot.followup import message_text  # noqa: E402
-from bot.library import SECTION_SEPARATOR, Library  # noqa: E402
 from bot.query import clean_text  # noqa: E402
 from bot.types import Answer, InputError, Source  # noqa: E402
+from web.documents import SECTION_SEPARATOR, Library  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def refused_input(block, value, upload_root: Path | None) -> str:
 
 def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_root: Path | None = None) -> gr.Blocks:
     """The full page (chat and documents tabs) or, with ``embed``, the compact chat for a 400x600 box.
-    ``gate`` (bot.guards.AdminGate) turns document management on; ``upload_root`` is Gradio's upload cache."""
+    ``gate`` (web.security.AdminGate) turns document management on; ``upload_root`` is Gradio's upload cache."""
     settings = bot.settings
     with TextOnlyBlocks(title=TITLE, analytics_enabled=False, fill_height=embed, fill_width=embed,
                         delete_cache=(3600, 3600)) as demo:
