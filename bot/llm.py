@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from index.errors import UserFacingError
 from prompts import PromptTemplateSpec, load_prompt
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ _CONDENSE_PREFIX = re.compile(
     re.IGNORECASE)
 
 
-class LLMUnavailable(RuntimeError):
+class LLMUnavailable(UserFacingError, RuntimeError):
     """The chat server could not give a usable reply; answer extractively instead."""
 
     message_zh = "大模型服务暂不可用"

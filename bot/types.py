@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.errors import UserFacingError
 
-class InputError(ValueError):
+
+class InputError(UserFacingError, ValueError):
     """Bad user input; ``message_zh`` is shown to the user as is."""
 
     def __init__(self, message_zh: str, reason: str = ""):

@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.errors import UserFacingError
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 _MB = 1024 * 1024  # QA_MAX_FILE_MB counts in MiB, as the cap is computed
 
 
-class LoadError(Exception):
+class LoadError(UserFacingError):
     """A file that cannot be indexed; ``reason_zh`` is shown to users, str() goes to logs."""
 
     def __init__(self, path: Path | str, reason: str, reason_zh: str):

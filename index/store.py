@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from index.errors import UserFacingError
 from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ _STAGING_OWNER = re.compile(r"^[A-Za-z]+(?:-[A-Za-z]+)*-(\d+)-")
 _PROCESS_STARTED = time.time()
 
 
-class IndexBusyError(RuntimeError):
+class IndexBusyError(UserFacingError, RuntimeError):
     message_zh = "索引正在被另一个任务写入，请稍后再试"
 
 
@@ -45,7 +46,7 @@ class EmbeddingMismatchError(RuntimeError):
     pass
 
 
-class IndexCorruptError(RuntimeError):
+class IndexCorruptError(UserFacingError, RuntimeError):
     """The embedded store's files cannot be read; ``message_zh`` names the folder and the repair command."""
 
     def __init__(self, message_zh: str):

@@ -15,14 +15,18 @@ from importlib import resources
 
 import yaml
 
+from index.errors import UserFacingError
+
 __all__ = ["PromptError", "PromptTemplateSpec", "RenderedPrompt", "load_prompt", "parse_prompt"]
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _TEXT_FIELDS = ("system", "user")
 
 
-class PromptError(ValueError):
-    pass
+class PromptError(UserFacingError, ValueError):
+    """A template and its caller disagree; str() names the template and the variables, for the log."""
+
+    message_zh = "回答模板配置有误，请联系管理员"
 
 
 @dataclass(frozen=True)
