@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from index.cleaning import clean_paragraph, has_masked_figure
 from index.loaders import Block, LoadedDocument
+from index.meta import ChunkMeta
 from index.outline import Outline, parse_outline
 
 _SENTENCE = re.compile(r"[^。！？；!?;]*(?:[。！？；!?;]+[”’」』）)]*|$)")
@@ -16,29 +17,9 @@ _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
 @dataclass
 class Chunk:
     id: str
-    doc_id: str
-    doc_title: str
     text: str  # the original span, shown to users
     embed_text: str  # the span with its section path, for dense and keyword search
-    start: int
-    end: int
-    ordinal: int
-    section_id: int  # -1: text before the first heading
-    topic_id: int  # the level-2 (or shallower) section a broad answer expands to
-    section_path: str
-    section_title: str
-    period: str
-    phase: str  # "done" | "plan" | ""
-    masked: bool
-
-    def metadata(self, doc_hash: str) -> dict:
-        return {
-            "doc_id": self.doc_id, "doc_title": self.doc_title, "doc_hash": doc_hash,
-            "start": self.start, "end": self.end, "ordinal": self.ordinal,
-            "section_id": self.section_id, "topic_id": self.topic_id,
-            "section_path": self.section_path, "section_title": self.section_title,
-            "period": self.period, "phase": self.phase, "masked": self.masked,
-        }
+    meta: ChunkMeta
 
 
 @dataclass
@@ -122,12 +103,11 @@ def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> Chunk
             digest = hashlib.sha256(f"{doc_id}\x00{embed_text}".encode("utf-8")).hexdigest()[:20]
             seen[digest] = seen.get(digest, 0) + 1
             chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
-            chunks.append(Chunk(
-                id=chunk_id, doc_id=doc_id, doc_title=loaded.title, text=text, embed_text=embed_text,
-                start=start, end=start + len(text), ordinal=len(chunks),
+            chunks.append(Chunk(id=chunk_id, text=text, embed_text=embed_text, meta=ChunkMeta(
+                doc_id=doc_id, doc_title=loaded.title, start=start, end=start + len(text), ordinal=len(chunks),
                 section_id=section.id if section else -1, topic_id=topic.id if topic else -1,
                 section_path=path, section_title=section.title if section else "",
                 period=section.period if section else "", phase=section.phase if section else "",
                 masked=has_masked_figure(text),
-            ))
+            )))
     return ChunkedDocument(doc_id, loaded.title, outline.text, outline, chunks)

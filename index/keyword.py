@@ -110,7 +110,7 @@ class KeywordIndex:
         for doc_index, score in ranked:
             chunk = self._chunks[doc_index]
             if accept(chunk):
-                hits.append(StoredChunk(chunk.id, chunk.text, chunk.metadata, score))
+                hits.append(StoredChunk(chunk.id, chunk.text, chunk.meta, score))
                 if len(hits) >= k:
                     break
         return hits

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -188,7 +188,7 @@ class Indexer:
     def _store_chunks(self, generation: str, digest: str, chunks: list, vectors: list[list[float]]) -> None:
         if chunks:
             self.store.upsert(generation, [c.id for c in chunks], [c.text for c in chunks],
-                              [c.metadata(digest) for c in chunks], vectors)
+                              [replace(c.meta, doc_hash=digest) for c in chunks], vectors)
 
     def remove(self, doc_id: str) -> int:
         with write_lock(self.index_dir):

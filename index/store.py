@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from index.meta import ChunkMeta, decode_meta, encode_meta
 from index.errors import UserFacingError
 from index.settings import IndexSettings
 
@@ -207,12 +208,17 @@ def _is_live(metadata: dict, live: dict[str, dict]) -> bool:
 class StoredChunk:
     id: str
     text: str
-    metadata: dict
+    meta: ChunkMeta
     score: float = 0.0
 
     @property
+    def metadata(self) -> dict:
+        """The flat dict, for readers not yet switched to ``meta``."""
+        return encode_meta(self.meta)
+
+    @property
     def embed_text(self) -> str:
-        path = self.metadata.get("section_path", "")
+        path = self.meta.section_path
         return f"{path}\n{self.text}" if path else self.text
 
 
@@ -277,14 +283,14 @@ class ChunkStore:
     def _live_chunks(self, where: dict | None) -> list[StoredChunk]:
         live = self.manifest()  # read before the chunks: an old generation goes only after the switch
         found = self._collection.get(where=where, include=["documents", "metadatas"])
-        return [StoredChunk(_chunk_id(i, m), d, m) for i, d, m in
+        return [StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
                 zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)]
 
     def all_chunks(self) -> list[StoredChunk]:
-        return sorted(self._live_chunks(None), key=lambda c: (c.metadata["doc_id"], c.metadata["ordinal"]))
+        return sorted(self._live_chunks(None), key=lambda c: (c.meta.doc_id, c.meta.ordinal))
 
     def chunks_where(self, where: dict) -> list[StoredChunk]:
-        return sorted(self._live_chunks(where), key=lambda c: c.metadata["ordinal"])
+        return sorted(self._live_chunks(where), key=lambda c: c.meta.ordinal)
 
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
         live = self.manifest()
@@ -296,7 +302,7 @@ class ChunkStore:
             return []
         found = self._collection.query(query_embeddings=[vector], n_results=n, where=where,
                                        include=["documents", "metadatas", "distances"])
-        hits = [StoredChunk(_chunk_id(i, m), d, m, 1.0 - dist) for i, d, m, dist in
+        hits = [StoredChunk(_chunk_id(i, m), d, decode_meta(m), 1.0 - dist) for i, d, m, dist in
                 zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])
                 if _is_live(m, live)]
         return hits[:k]
@@ -307,26 +313,25 @@ class ChunkStore:
         docs: dict[str, dict] = {}
         sections: dict[str, dict[str, int]] = defaultdict(dict)
         for chunk in self.all_chunks():
-            meta = chunk.metadata
-            doc_id = meta["doc_id"]
-            entry = docs.setdefault(doc_id, {"doc_id": doc_id, "title": meta["doc_title"], "chunks": 0,
-                                             "hash": live.get(doc_id, {}).get("hash", "")})
+            meta = chunk.meta
+            entry = docs.setdefault(meta.doc_id, {"doc_id": meta.doc_id, "title": meta.doc_title, "chunks": 0,
+                                                  "hash": live.get(meta.doc_id, {}).get("hash", "")})
             entry["chunks"] += 1
-            path = meta["section_path"] or "（开头）"
-            sections[doc_id][path] = sections[doc_id].get(path, 0) + 1
+            path = meta.section_path or "（开头）"
+            sections[meta.doc_id][path] = sections[meta.doc_id].get(path, 0) + 1
         for doc_id, entry in docs.items():
             entry["sections"] = [{"path": p, "chunks": n} for p, n in sections[doc_id].items()]
         return list(docs.values())
 
     # --- writing (callers hold write_lock) ------------------------------------
-    def upsert(self, generation: str, ids: list[str], texts: list[str], metadatas: list[dict],
+    def upsert(self, generation: str, ids: list[str], texts: list[str], metas: list[ChunkMeta],
                vectors: list[list[float]]) -> None:
         """Store chunks under ``generation``; they stay hidden until ``set_live`` names it."""
         stored_ids = [f"{cid}@{generation}" for cid in ids]
-        metas = [{**m, "chunk_id": cid, "generation": generation} for cid, m in zip(ids, metadatas)]
+        flat = [{**encode_meta(m), "chunk_id": cid, "generation": generation} for cid, m in zip(ids, metas)]
         for i in range(0, len(ids), _BATCH):
             self._collection.upsert(ids=stored_ids[i:i + _BATCH], documents=texts[i:i + _BATCH],
-                                    metadatas=metas[i:i + _BATCH], embeddings=vectors[i:i + _BATCH])
+                                    metadatas=flat[i:i + _BATCH], embeddings=vectors[i:i + _BATCH])
 
     def set_live(self, doc_id: str, generation: str, doc_hash: str, title: str, chunks: int) -> None:
         """Switch the document to ``generation`` (all of whose chunks are stored) and tell readers."""

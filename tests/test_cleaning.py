@@ -9,6 +9,7 @@ from tests.conftest import REPORT
 from index.chunking import chunk_document
 from index.cleaning import clean_paragraph, is_solicitation
 from index.loaders import load_document
+from index.meta import encode_meta
 
 AD = "防断更加微信1503991601"
 
@@ -61,7 +62,7 @@ def test_the_advertising_line_is_gone_from_the_report(report):
     assert AD not in report.text
     assert "微信" not in report.text
     assert not any("1503991601" in c.text or "1503991601" in c.embed_text for c in report.chunks)
-    farm = [c for c in report.chunks if c.section_path.startswith("二、2022年下半年工作计划 > （二）")]
+    farm = [c for c in report.chunks if c.meta.section_path.startswith("二、2022年下半年工作计划 > （二）")]
     assert "".join(c.text for c in farm).endswith("切实保护我区农民生产生活。")
 
 
@@ -114,12 +115,12 @@ def test_masked_figures_survive_exactly_as_written(report):
 
 
 def test_chunks_with_masked_figures_are_marked_and_others_are_not(report):
-    marked = [c for c in report.chunks if c.masked]
+    marked = [c for c in report.chunks if c.meta.masked]
 
     assert marked and len(marked) < len(report.chunks)
     for chunk in report.chunks:
-        assert chunk.masked == ("*" in chunk.text)
-        assert chunk.metadata("h")["masked"] is chunk.masked
+        assert chunk.meta.masked == ("*" in chunk.text)
+        assert encode_meta(chunk.meta)["masked"] is chunk.meta.masked
 
 
 def test_the_mask_flag_is_stored_with_each_chunk(make_index, tmp_path):
@@ -129,6 +130,6 @@ def test_the_mask_flag_is_stored_with_each_chunk(make_index, tmp_path):
     index = make_index()
     index.indexer.build([path])
 
-    stored = {c.text: c.metadata["masked"] for c in index.store.all_chunks()}
+    stored = {c.text: c.meta.masked for c in index.store.all_chunks()}
 
     assert stored == {"全区经济平稳。": False, "（一）指标。GDP增长*%。": True}

@@ -126,9 +126,9 @@ def test_markdown_headings_make_the_outline(tmp_path):
 
     assert [s.path_text for s in doc.outline.sections] == [
         "下半年工作计划", "下半年工作计划 > 招商引资", "下半年工作计划 > 生态环境"]
-    assert [(c.section_path, c.text) for c in doc.chunks] == [
+    assert [(c.meta.section_path, c.text) for c in doc.chunks] == [
         ("下半年工作计划 > 招商引资", "坚持底线思维。"), ("下半年工作计划 > 生态环境", "禁止焚烧秸秆。")]
-    assert {c.period for c in doc.chunks} == {"下半年"}
+    assert {c.meta.period for c in doc.chunks} == {"下半年"}
 
 
 def test_a_markdown_file_in_gb18030_loads(tmp_path):
@@ -150,12 +150,12 @@ def test_docx_heading_styles_make_the_outline_and_table_cells_are_kept(tmp_path)
         "上半年工作完成情况", "上半年工作完成情况 > 经济发展", "上半年工作完成情况 > 生态环境"]
     by_section = {}
     for chunk in doc.chunks:
-        by_section.setdefault(chunk.section_path, []).append(chunk.text)
+        by_section.setdefault(chunk.meta.section_path, []).append(chunk.text)
     assert by_section["上半年工作完成情况 > 经济发展"] == ["上半年GDP预计完成**亿元，同比增长*%。"]
     table_text = " ".join(by_section["上半年工作完成情况 > 生态环境"])
     for cell in ("指标", "完成值", "秸秆综合利用率", "**%"):
         assert cell in table_text
-    assert all(c.period == "上半年" for c in doc.chunks)
+    assert all(c.meta.period == "上半年" for c in doc.chunks)
 
 
 def test_a_docx_title_paragraph_names_the_document_instead_of_becoming_a_part(tmp_path):
@@ -176,7 +176,7 @@ def test_a_docx_title_paragraph_names_the_document_instead_of_becoming_a_part(tm
     assert doc.title == "2022年区政府工作报告"
     assert [(s.level, s.title) for s in doc.outline.sections if s.level == 1] == [
         (1, "一、上半年工作完成情况"), (1, "二、下半年工作计划")]
-    assert [c.section_path for c in doc.chunks] == [
+    assert [c.meta.section_path for c in doc.chunks] == [
         "", "一、上半年工作完成情况 > （一）经济发展稳中向好", "二、下半年工作计划 > （一）加大招商引资"]
 
 
@@ -225,7 +225,7 @@ def test_a_pdf_text_layer_is_read_and_wrapped_lines_are_rejoined(tmp_path):
     assert [s.path_text for s in doc.outline.sections] == [
         "一、上半年工作完成情况", "一、上半年工作完成情况 > （一）经济发展稳中向好",
         "二、下半年工作计划", "二、下半年工作计划 > （一）加大招商引资"]
-    assert doc.chunks[0].masked
+    assert doc.chunks[0].meta.masked
 
 
 def test_a_pdf_spanning_pages_is_read_whole(tmp_path):
@@ -339,7 +339,7 @@ def test_a_build_reports_every_bad_file_and_indexes_the_good_ones(tmp_path, make
     assert set(failed) == expected
     for doc_id, error in failed.items():
         assert error.startswith(f"{doc_id}: ")
-    assert {c.metadata["doc_id"] for c in index.store.all_chunks()} == {"good.txt"}
+    assert {c.meta.doc_id for c in index.store.all_chunks()} == {"good.txt"}
 
 
 def test_two_files_with_the_same_name_in_different_folders_are_not_mixed_up(tmp_path, make_index):

@@ -42,8 +42,8 @@ def annual_bot(tmp_path_factory, embeddings):
 
 
 def test_results_and_plans_are_told_apart_by_the_part_headings(annual_bot):
-    phases = {c.metadata["section_path"].split(" > ")[0]: c.metadata["phase"]
-              for c in annual_bot.components.keywords.chunks if c.metadata["section_path"]}
+    phases = {c.meta.section_path.split(" > ")[0]: c.meta.phase
+              for c in annual_bot.components.keywords.chunks if c.meta.section_path}
     assert phases == {"一、2022年工作回顾": "done", "二、2023年工作安排": "plan"}
 
 

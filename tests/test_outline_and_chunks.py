@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from tests.conftest import REPORT
 from index.chunking import chunk_document, pack_sentences
 from index.loaders import Block, LoadedDocument, load_document
+from index.meta import encode_meta
 from index.outline import parse_outline
 
 PART_1 = "一、2022年上半年度工作完成情况"
@@ -61,18 +63,18 @@ def test_exactly_three_paragraphs_have_no_heading_and_belong_to_the_nearest_one(
 def test_the_unheaded_paragraphs_are_chunked_under_their_owner(report):
     by_start = {c.text[:8]: c for c in report.chunks}
 
-    assert by_start["现将上半年重点工"].section_path == ""
-    assert by_start["现将上半年重点工"].section_id == -1
-    assert by_start["在看到成绩的同时"].section_path == PART_1
-    assert by_start["时间过半，任务过"].section_path == PART_2
+    assert by_start["现将上半年重点工"].meta.section_path == ""
+    assert by_start["现将上半年重点工"].meta.section_id == -1
+    assert by_start["在看到成绩的同时"].meta.section_path == PART_1
+    assert by_start["时间过半，任务过"].meta.section_path == PART_2
 
 
 def test_sections_carry_the_period_their_heading_names(report):
     for section in report.outline.sections:
         expected = "上半年" if section.path[0] == PART_1 else "下半年"
         assert section.period == expected, section.path_text
-    assert {c.period for c in report.chunks if c.section_path.startswith(PART_1)} == {"上半年"}
-    assert {c.period for c in report.chunks if c.section_path.startswith(PART_2)} == {"下半年"}
+    assert {c.meta.period for c in report.chunks if c.meta.section_path.startswith(PART_1)} == {"上半年"}
+    assert {c.meta.period for c in report.chunks if c.meta.section_path.startswith(PART_2)} == {"下半年"}
 
 
 def test_the_plan_sections_are_split_into_their_enumerated_items(report):
@@ -85,24 +87,24 @@ def test_the_plan_sections_are_split_into_their_enumerated_items(report):
 
 
 def test_a_chunk_about_straw_knows_it_sits_in_the_environment_section(report):
-    straw = [c for c in report.chunks if "秸秆" in c.text and c.section_path.startswith(PART_1)]
+    straw = [c for c in report.chunks if "秸秆" in c.text and c.meta.section_path.startswith(PART_1)]
 
     assert straw
     for chunk in straw:
-        assert chunk.section_path == f"{PART_1} > （六）全力整治生态环境"
-        assert chunk.section_title == "（六）全力整治生态环境"
-        assert chunk.embed_text == f"{chunk.section_path}\n{chunk.text}"
+        assert chunk.meta.section_path == f"{PART_1} > （六）全力整治生态环境"
+        assert chunk.meta.section_title == "（六）全力整治生态环境"
+        assert chunk.embed_text == f"{chunk.meta.section_path}\n{chunk.text}"
         assert "生态环境" in chunk.embed_text.split("\n")[0]
 
 
 def test_a_chunk_in_an_enumerated_item_reaches_its_section_as_topic(report):
     sections = report.outline.sections
-    deep = [c for c in report.chunks if c.section_id >= 0 and sections[c.section_id].level == 3]
+    deep = [c for c in report.chunks if c.meta.section_id >= 0 and sections[c.meta.section_id].level == 3]
 
     assert deep
     for chunk in deep:
-        topic = sections[chunk.topic_id]
-        assert topic.level == 2 and chunk.section_path.startswith(topic.path_text + " > ")
+        topic = sections[chunk.meta.topic_id]
+        assert topic.level == 2 and chunk.meta.section_path.startswith(topic.path_text + " > ")
 
 
 # --- deeper outline levels on a synthetic report ----------------------------------
@@ -132,15 +134,15 @@ def test_numbered_levels_below_the_sections_nest_in_order():
     ]
     assert doc.outline.sections[-1].period == "全年"
     chunk = next(c for c in doc.chunks if "化工园区" in c.text)
-    assert chunk.section_title == "（1）化工产业"
-    assert doc.outline.sections[chunk.topic_id].title == "（一）经济运行"
+    assert chunk.meta.section_title == "（1）化工产业"
+    assert doc.outline.sections[chunk.meta.topic_id].title == "（一）经济运行"
 
 
 def test_a_paragraph_after_a_standalone_heading_belongs_to_it():
     doc = chunked(DEEP)
 
     target = next(c for c in doc.chunks if c.text == "全年GDP增长目标*%。")
-    assert target.section_path == "一、工作完成情况 > （二）全年目标"
+    assert target.meta.section_path == "一、工作完成情况 > （二）全年目标"
 
 
 # --- chunks -------------------------------------------------------------------------
@@ -148,14 +150,14 @@ def test_a_paragraph_after_a_standalone_heading_belongs_to_it():
 def _assert_chunks_are_sound(doc):
     sections = doc.outline.sections
     for chunk in doc.chunks:
-        assert doc.text[chunk.start:chunk.end] == chunk.text
+        assert doc.text[chunk.meta.start:chunk.meta.end] == chunk.text
         assert chunk.text == chunk.text.strip() and chunk.text
-        if chunk.section_id >= 0:
-            section = sections[chunk.section_id]
-            assert section.start <= chunk.start and chunk.end <= section.end
-            assert chunk.section_path == section.path_text
-        owners = [p for p in doc.outline.pieces if p.start <= chunk.start and chunk.end <= p.end]
-        assert [p.section_id if p.section_id is not None else -1 for p in owners] == [chunk.section_id]
+        if chunk.meta.section_id >= 0:
+            section = sections[chunk.meta.section_id]
+            assert section.start <= chunk.meta.start and chunk.meta.end <= section.end
+            assert chunk.meta.section_path == section.path_text
+        owners = [p for p in doc.outline.pieces if p.start <= chunk.meta.start and chunk.meta.end <= p.end]
+        assert [p.section_id if p.section_id is not None else -1 for p in owners] == [chunk.meta.section_id]
         assert "\n" not in chunk.text
 
 
@@ -170,14 +172,14 @@ def test_chunks_never_cross_a_section_whatever_the_cap(report, cap):
 
     _assert_chunks_are_sound(doc)
     for a, b in zip(doc.chunks, doc.chunks[1:]):
-        assert a.end <= b.start and a.ordinal + 1 == b.ordinal
+        assert a.meta.end <= b.meta.start and a.meta.ordinal + 1 == b.meta.ordinal
 
 
 def test_chunks_end_at_a_sentence_end_unless_their_paragraph_ends_there(report):
     piece_ends = {p.end for p in report.outline.pieces}
 
     for chunk in report.chunks:
-        assert SENTENCE_END.search(chunk.text) or chunk.end in piece_ends, chunk.text[-20:]
+        assert SENTENCE_END.search(chunk.text) or chunk.meta.end in piece_ends, chunk.text[-20:]
 
 
 def test_chunks_are_a_few_hundred_characters(report):
@@ -250,17 +252,17 @@ def test_repeated_text_in_one_section_still_gets_distinct_ids():
 
 
 def test_every_chunk_carries_its_document_and_place(report):
-    meta = report.chunks[5].metadata("abc")
+    meta = encode_meta(replace(report.chunks[5].meta, doc_hash="abc"))
 
     assert set(meta) == {"doc_id", "doc_title", "doc_hash", "start", "end", "ordinal", "section_id", "topic_id",
                          "section_path", "section_title", "period", "phase", "masked"}
     assert meta["doc_id"] == REPORT.name and meta["doc_title"] == REPORT.stem and meta["doc_hash"] == "abc"
-    assert [c.ordinal for c in report.chunks] == list(range(len(report.chunks)))
+    assert [c.meta.ordinal for c in report.chunks] == list(range(len(report.chunks)))
 
 
 def test_a_whole_section_can_be_read_back_from_its_chunks(report):
     section = next(s for s in report.outline.sections if s.title == "（六）全力整治生态环境")
-    pieces = [c for c in report.chunks if c.topic_id == section.id]
+    pieces = [c for c in report.chunks if c.meta.topic_id == section.id]
 
     assert report.text[section.start:section.end] == "".join(c.text for c in pieces)
 
@@ -281,4 +283,4 @@ def test_an_outline_of_no_blocks_is_empty():
 def test_a_part_heading_tells_whether_it_reports_results_or_plans(heading, phase):
     doc = chunked(f"{heading}\n（一）第一项工作。全区经济平稳。\n")
 
-    assert {c.phase for c in doc.chunks} == {phase}
+    assert {c.meta.phase for c in doc.chunks} == {phase}

@@ -6,6 +6,7 @@ import re
 import secrets
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def data(tmp_path) -> Path:
 
 
 def ids_of(store, doc_id: str) -> list[str]:
-    return [c.id for c in store.all_chunks() if c.metadata["doc_id"] == doc_id]
+    return [c.id for c in store.all_chunks() if c.meta.doc_id == doc_id]
 
 
 def statuses(report) -> dict[str, tuple[str, int]]:
@@ -106,21 +107,21 @@ def test_an_edit_that_moves_text_updates_offsets_without_re_embedding(data, make
     assert statuses(report)["economy.txt"] == ("updated", 1)  # only the new opening line
     source = "现将上半年工作汇报如下。\n" + ECONOMY.strip()
     for chunk in index.store.chunks_where({"doc_id": "economy.txt"}):
-        assert source[chunk.metadata["start"]:chunk.metadata["end"]] == chunk.text
+        assert source[chunk.meta.start:chunk.meta.end] == chunk.text
 
 
 def test_removing_a_document_drops_it_from_dense_and_keyword_search(data, make_index):
     index = make_index()
     index.indexer.build([data])
-    assert {c.metadata["doc_id"] for c in index.keywords.search("民宿 农家乐 游客", k=5)} == {"culture.md"}
+    assert {c.meta.doc_id for c in index.keywords.search("民宿 农家乐 游客", k=5)} == {"culture.md"}
     vector = index.embeddings.embed_query("民宿和农家乐接待了多少游客")
-    assert index.store.query(vector, k=1)[0].metadata["doc_id"] == "culture.md"
+    assert index.store.query(vector, k=1)[0].meta.doc_id == "culture.md"
 
     assert index.indexer.remove("culture.md") == 1
 
-    assert {c.metadata["doc_id"] for c in index.store.all_chunks()} == {"economy.txt"}
+    assert {c.meta.doc_id for c in index.store.all_chunks()} == {"economy.txt"}
     assert index.keywords.search("民宿 农家乐 游客", k=5) == []
-    assert {c.metadata["doc_id"] for c in index.store.query(vector, k=10)} == {"economy.txt"}
+    assert {c.meta.doc_id for c in index.store.query(vector, k=10)} == {"economy.txt"}
     assert index.indexer.remove("culture.md") == 0
 
 
@@ -323,8 +324,8 @@ class FailingEmbeddings:
 
 def write_hidden_generation(index, doc_id: str, texts: list[str]) -> None:
     """Chunks stored under a generation no manifest entry names: what a writer leaves when it dies."""
-    template = index.store.all_chunks()[0].metadata
-    metadatas = [{**template, "doc_id": doc_id, "doc_title": doc_id, "ordinal": i} for i in range(len(texts))]
+    template = index.store.all_chunks()[0].meta
+    metadatas = [replace(template, doc_id=doc_id, doc_title=doc_id, ordinal=i) for i in range(len(texts))]
     index.store.upsert(new_generation(), [f"hidden-{i}" for i in range(len(texts))], texts, metadatas,
                        index.embeddings.embed_documents(texts))
 
@@ -400,7 +401,7 @@ def test_an_index_built_before_manifests_is_adopted_and_refreshed_without_re_emb
     old = make_index()
 
     assert [(d["doc_id"], d["chunks"]) for d in old.store.documents()] == [("culture.md", 1), ("economy.txt", 4)]
-    assert old.keywords.search("民宿", k=1)[0].metadata["doc_id"] == "culture.md"
+    assert old.keywords.search("民宿", k=1)[0].meta.doc_id == "culture.md"
     assert statuses(old.indexer.build([data])) == {"culture.md": ("updated", 0), "economy.txt": ("updated", 0)}
     assert all("@" in i for i in collection.get(include=[])["ids"]) and old.store.stored_count() == 5
     assert statuses(old.indexer.build([data])) == {"culture.md": ("unchanged", 0), "economy.txt": ("unchanged", 0)}

@@ -1,0 +1,34 @@
+"""A chunk's metadata: one typed record on both sides of Chroma, and its one flat encoding."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class ChunkMeta:
+    doc_id: str
+    doc_title: str = ""
+    doc_hash: str = ""  # the document's content hash when the chunk was stored
+    start: int = 0  # offsets into the cleaned text of the document
+    end: int = 0
+    ordinal: int = 0  # position among the document's chunks
+    section_id: int = -1  # -1: text before the first heading
+    topic_id: int = -1  # the level-2 (or shallower) section a broad answer expands to
+    section_path: str = ""
+    section_title: str = ""
+    period: str = ""  # 上半年 / 下半年 / 全年 / 明年, from the heading
+    phase: str = ""  # "done" | "plan" | ""
+    masked: bool = False  # the text holds a withheld figure (* / **)
+
+
+_FIELDS = tuple(f.name for f in fields(ChunkMeta))
+
+
+def encode_meta(meta: ChunkMeta) -> dict:
+    """Chroma's flat metadata dict (str / int / bool values only)."""
+    return asdict(meta)
+
+
+def decode_meta(flat: dict) -> ChunkMeta:
+    """Read a stored dict back; keys of the store's own bookkeeping are left out, missing ones default."""
+    return ChunkMeta(**{name: flat[name] for name in _FIELDS if name in flat})
