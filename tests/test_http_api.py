@@ -1,4 +1,8 @@
-"""The HTTP side through FastAPI's test client and the official ``openai`` client, with the real bot."""
+"""The HTTP side through FastAPI's test client and the official ``openai`` client, with the real bot.
+
+Status codes, formats and guards are checked here, not answer quality, so the bot searches with the
+stand-in embedding model (see conftest).
+"""
 from __future__ import annotations
 
 import base64
@@ -8,13 +12,24 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from web.app import MODEL_ID, create_app
+from web.app import create_app
+from web.schemas import MODEL_ID
 
 PORTAL = "http://portal.intranet.test"
 EVIL = "http://evil.example"
 CARD_QUESTION = "上半年生态环境做了什么"
 ADMIN_TOKEN = "s3cret-admin"
 LOCAL = "http://127.0.0.1"  # a host name the app answers to by default
+
+
+@pytest.fixture(scope="module")
+def report_bot(fake_report_bot):
+    return fake_report_bot
+
+
+@pytest.fixture(scope="module")
+def report_settings(fake_report_settings):
+    return fake_report_settings
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +42,13 @@ def client(report_bot, report_settings):
 
 
 @pytest.fixture
-def admin_client(make_settings, embeddings, tmp_path):
+def admin_client(make_settings, fake_embeddings, tmp_path):
     """An API-only app on its own empty index and data folder, with an admin token."""
     from bot.chain import Bot
     from index.components import open_index
 
     settings = make_settings(admin_token=ADMIN_TOKEN)
-    bot = Bot(settings, open_index(settings, embeddings=embeddings))
+    bot = Bot(settings, open_index(settings, embeddings=fake_embeddings))
     with TestClient(create_app(bot, settings, ui=False), base_url=LOCAL) as test_client:
         yield test_client, settings
 
@@ -379,7 +394,7 @@ def test_allowed_hosts_come_from_the_setting_or_the_listen_address(monkeypatch, 
 
 # --- admin token, session cookie, Gradio's upload and file routes -----------------------------------
 def test_the_admin_token_is_kept_only_as_digests(tmp_path):
-    from web.security import AdminGate
+    from web.auth import AdminGate
     from bot.settings import Settings
 
     token_file = tmp_path / "admin-token"

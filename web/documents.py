@@ -24,7 +24,6 @@ from index.store import IndexBusyError, staging_tempdir, write_lock
 
 log = logging.getLogger(__name__)
 
-MB = 1024 * 1024
 SECTION_SEPARATOR = " > "
 _NUMBERING = re.compile(r"^(?:[（(][^）)]{1,4}[）)]|[一二三四五六七八九十百\d]{1,3}[、.．]|[一二三四五六七八九十]{1,3}是)\s*")
 _QUESTION_BY_PERIOD = {"上半年": "上半年“{}”方面做了哪些工作？", "下半年": "下半年“{}”方面有什么计划？",
@@ -115,14 +114,12 @@ class Library:
         return ImportOutcome(result.doc_id, True, _imported_message(result))
 
     def remove(self, doc_id: str) -> tuple[bool, str]:
-        try:
-            with write_lock(self.settings.index_dir):
-                removed = self.components.indexer.drop(doc_id)
-                if removed:
-                    for path in self._data_files(doc_id):
-                        self._archive(path)
-        except IndexBusyError as exc:
-            return False, exc.message_zh
+        """(done, Chinese message); raises IndexBusyError while another writer holds the index."""
+        with write_lock(self.settings.index_dir):
+            removed = self.components.indexer.drop(doc_id)
+            if removed:
+                for path in self._data_files(doc_id):
+                    self._archive(path)
         if not removed:
             return False, f"索引中没有文档“{doc_id}”"
         return True, f"已删除文档“{doc_id}”（{removed} 个片段）"

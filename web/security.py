@@ -1,70 +1,62 @@
-"""Plain ASGI guards in front of the whole app (plain ASGI, so streamed responses pass through untouched).
+"""The plain ASGI guards in front of the whole app (plain ASGI, so streamed responses pass through untouched).
 
 From the outside in: security headers and the cross-origin write check, the Host allow-list, CORS, the
-optional login, the admin check on document-changing routes, the body size cap, and Gradio's file routes.
-Every refusal is JSON with a Chinese message: ``{"detail": ...}``, or OpenAI's error object under ``/v1``.
+optional login and the admin check (web/auth.py), the body size cap, and Gradio's file routes. Every
+refusal is JSON with a Chinese message: ``{"detail": ...}``, or OpenAI's error object under ``/v1``.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import logging
 import re
-import secrets
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi.responses import JSONResponse
-from starlette.requests import cookie_parser
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from web.asgi import header_map, route_path
+from web.auth import GRADIO_UPLOAD, AdminGate, AdminRoutes, AppLogin
+from web.errors import refuse
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-SESSION_COOKIE = "qa_admin"
-SESSION_SECONDS = 8 * 3600
-DISABLED_ZH = "文档管理未开启：请在服务器上设置 QA_ADMIN_TOKEN_FILE 或 QA_ADMIN_TOKEN"
-WRONG_TOKEN_ZH = "管理口令不正确"
 TOO_LARGE_ZH = "请求内容过大"
 # The rest of an oversized body is never read: the server closes the connection instead of draining it.
 _CLOSE = {"Connection": "close"}
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-_OPEN_PATHS = {"/healthz"}
 _ANY_HOST = {"0.0.0.0", "::", ""}
 # Gradio's routes, under "/" and "/embed/". Searched anywhere in the path, so no prefix trick gets past.
 _GRADIO_FILE = re.compile(r"/gradio_api/file[=/](?P<target>.*)$", re.DOTALL)
 _GRADIO_UNUSED = re.compile(r"/gradio_api/(proxy=|process_recording|vibe-|undo-vibe-)")
-_GRADIO_UPLOAD = re.compile(r"^(/embed)?/gradio_api/upload/?$")
-_DOCUMENTS = re.compile(r"^/api/documents(/.*)?$")
 
 
-# --- shared helpers ------------------------------------------------------------------------
-def route_path(scope) -> str:
-    path, root = scope.get("path", ""), scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+def add_guards(app: FastAPI, settings, gate: AdminGate) -> None:
+    """Install the guards; the last added runs first."""
+    app.add_middleware(GradioFiles, cache_dir=web_cache_dir(settings), max_upload_mb=settings.max_upload_mb)
+    app.add_middleware(BodyLimit, json_cap=settings.max_request_kb * 1024,
+                       upload_cap=int(settings.max_upload_mb * MB) + MB)
+    app.add_middleware(AdminRoutes, gate=gate)
+    if settings.app_password or settings.proxy_user_header:
+        app.add_middleware(AppLogin, user=settings.app_user, password=settings.app_password,
+                           proxy_user_header=settings.proxy_user_header)
+        if settings.proxy_user_header:
+            log.warning("trusting the %s header: make sure only the reverse proxy can reach this app",
+                        settings.proxy_user_header)
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=True,
+                       allow_methods=["GET", "POST", "DELETE", "OPTIONS"], allow_headers=["*"], max_age=600)
+    hosts = allowed_hosts(settings)
+    app.add_middleware(HostAllowList, hosts=hosts)
+    app.add_middleware(SecurityHeaders, frame_ancestors=list(settings.frame_ancestors),
+                       allowed_origins=list(settings.cors_origins))
+    log.info("allowed hosts: %s", ", ".join(hosts))
+    if not gate.enabled:
+        log.info("document management is off: set QA_ADMIN_TOKEN_FILE (or QA_ADMIN_TOKEN) to turn it on")
 
 
-def header_map(scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-def openai_error(status: int, message: str) -> JSONResponse:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": kind}}, status)
-
-
-def error_response(path: str, status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    """The one error shape of each API: OpenAI's error object under /v1, ``{"detail"}`` elsewhere."""
-    response = openai_error(status, message) if path.startswith("/v1/") else JSONResponse({"detail": message}, status)
-    if headers:
-        response.headers.update(headers)
-    return response
-
-
-async def refuse(scope, receive, send, status: int, message: str, headers: dict | None = None) -> None:
-    await error_response(route_path(scope), status, message, headers)(scope, receive, send)
-
-
-def same_secret(given: str, expected: str) -> bool:
-    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+def web_cache_dir(settings) -> Path:
+    """Gradio's file cache for this app, ``<index_dir>/web-cache``: its file routes serve nothing else."""
+    return (Path(settings.index_dir) / "web-cache").resolve()
 
 
 # --- security headers and cross-origin writes ----------------------------------------------
@@ -141,123 +133,13 @@ class HostAllowList:
         await refuse(scope, receive, send, 400, "不允许的主机名")
 
 
-# --- optional login ---------------------------------------------------------------------------
-class AppLogin:
-    """Optional login for everything but /healthz: a reverse-proxy user header, or the app password
-    (HTTP Basic for browsers, ``Authorization: Bearer <password>`` for API clients such as ``openai``)."""
-
-    def __init__(self, app, user: str, password: str | None, proxy_user_header: str | None):
-        self.app = app
-        self.user = user
-        self.password = password
-        self.proxy_header = proxy_user_header.lower() if proxy_user_header else None
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket") or route_path(scope) in _OPEN_PATHS \
-                or scope.get("method") == "OPTIONS":
-            return await self.app(scope, receive, send)
-        user = self._user(header_map(scope))
-        if user is None and scope["type"] == "websocket":
-            return await send({"type": "websocket.close", "code": 1008})
-        if user is None:
-            challenge = {"WWW-Authenticate": 'Basic realm="report-qa", charset="UTF-8"'} if self.password else {}
-            message = "请先登录" if self.password else "请通过单位门户登录后访问"
-            return await refuse(scope, receive, send, 401, message, challenge)
-        scope.setdefault("state", {})["user"] = user
-        await self.app(scope, receive, send)
-
-    def _user(self, headers: dict[str, str]) -> str | None:
-        if self.proxy_header and headers.get(self.proxy_header, "").strip():
-            return headers[self.proxy_header].strip()
-        if not self.password:
-            return None
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and same_secret(value.strip(), self.password):
-            return self.user
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
-            except ValueError:
-                return None
-            if same_secret(user, self.user) and same_secret(password, self.password):
-                return user
-        return None
-
-
-# --- the admin token ------------------------------------------------------------------------
-class AdminGate:
-    """Document management is on only when an admin token is configured. Only digests of the token
-    are kept: one to check a typed token, a key derived from it to sign session cookies."""
-
-    def __init__(self, token: str | None):
-        secret = token.encode("utf-8", "surrogatepass") if token else None
-        self._digest = hashlib.sha256(secret).digest() if secret else None
-        self._session_key = hmac.new(secret, b"report-qa admin session", hashlib.sha256).digest() if secret else None
-
-    @property
-    def enabled(self) -> bool:
-        return self._digest is not None
-
-    def accepts(self, token: str | None) -> bool:
-        if not self.enabled or not isinstance(token, str) or not token:
-            return False
-        given = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-        return secrets.compare_digest(given, self._digest)
-
-    def session_cookie(self) -> str:
-        """``<expiry>.<HMAC>``: proves the token was typed, without holding it."""
-        expires = int(time.time()) + SESSION_SECONDS
-        return f"{expires}.{self._sign(expires)}"
-
-    def accepts_session(self, value: str | None) -> bool:
-        expires, _, mac = (value or "").partition(".")
-        if not self.enabled or not expires.isdigit() or int(expires) < time.time():
-            return False
-        return secrets.compare_digest(mac.encode("latin-1", "replace"), self._sign(int(expires)).encode())
-
-    def refusal(self, token: str | None, session: str | None) -> str | None:
-        """None when the request may change documents, else the Chinese reason."""
-        if not self.enabled:
-            return DISABLED_ZH
-        return None if self.accepts(token) or self.accepts_session(session) else WRONG_TOKEN_ZH
-
-    def _sign(self, expires: int) -> str:
-        return hmac.new(self._session_key, str(expires).encode(), hashlib.sha256).hexdigest()
-
-
-def changes_documents(method: str, path: str) -> bool:
-    """Routes that write: uploads (the API's and Gradio's) and document removal."""
-    if _GRADIO_UPLOAD.match(path):
-        return method == "POST"
-    return bool(_DOCUMENTS.match(path)) and method in ("POST", "DELETE")
-
-
-class AdminRoutes:
-    """Document-changing routes need the admin token (``X-Admin-Token``) or the session cookie set by
-    ``POST /api/admin/session``; checked before any byte of the body is read."""
-
-    def __init__(self, app, gate: AdminGate):
-        self.app = app
-        self.gate = gate
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not changes_documents(scope["method"], route_path(scope)):
-            return await self.app(scope, receive, send)
-        headers = header_map(scope)
-        session = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
-        problem = self.gate.refusal(headers.get("x-admin-token"), session)
-        if problem:
-            return await refuse(scope, receive, send, 403, problem)
-        await self.app(scope, receive, send)
-
-
 # --- body size --------------------------------------------------------------------------------
 class _BodyTooLarge(Exception):
     pass
 
 
 def is_upload(method: str, path: str) -> bool:
-    return method == "POST" and (path == "/api/documents" or bool(_GRADIO_UPLOAD.match(path)))
+    return method == "POST" and (path == "/api/documents" or bool(GRADIO_UPLOAD.match(path)))
 
 
 class BodyLimit:
@@ -331,7 +213,7 @@ class GradioFiles:
         wanted = _GRADIO_FILE.search(path)
         if _GRADIO_UNUSED.search(path) or (wanted and not self.serves(wanted.group("target"))):
             return await refuse(scope, receive, send, 403, "不允许访问该文件")
-        if _GRADIO_UPLOAD.match(path):
+        if GRADIO_UPLOAD.match(path):
             if not header_map(scope).get("content-length", "").isdigit():
                 # Browsers always declare the size of a form upload. Without it the cap is only found
                 # while Gradio's parser is already writing partial files into the cache.

@@ -18,7 +18,9 @@ import gradio as gr  # noqa: E402
 
 from bot.followup import message_text  # noqa: E402
 from bot.query import clean_text  # noqa: E402
-from bot.types import Answer, InputError, Source  # noqa: E402
+from bot.types import Answer, Source  # noqa: E402
+from index.errors import UserFacingError  # noqa: E402
+from index.store import IndexBusyError  # noqa: E402
 from web.documents import SECTION_SEPARATOR, Library  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -149,7 +151,7 @@ def chat_turn(bot, message, messages: list[dict] | None) -> Iterator[tuple[list[
             else:
                 streamed += item
                 yield turn + [_assistant(md_escape(streamed))], ""
-    except InputError as exc:
+    except UserFacingError as exc:
         yield turn + [_assistant(md_escape(exc.message_zh))], ""
         return
     except Exception:
@@ -336,7 +338,10 @@ def _document_handlers(library: Library, gate, upload_root: Path | None):
             return ("**未完成**：管理口令不正确，无法删除。",) + refresh()
         if not doc_id:
             return ("请先选择要删除的文档。",) + refresh()
-        ok, message = library.remove(doc_id)
+        try:
+            ok, message = library.remove(doc_id)
+        except IndexBusyError as exc:
+            ok, message = False, exc.message_zh
         return (("" if ok else "**未完成**：") + md_escape(message),) + refresh()
 
     return refresh, upload, remove

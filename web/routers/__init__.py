@@ -1,0 +1,1 @@
+"""The HTTP routes, one router per API: questions, the OpenAI-compatible endpoint, documents, health."""
