@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Iterable
 
+from index.numerals import CN_DIGITS, cn_value
+
 if TYPE_CHECKING:
     from bot.types import Source
 
@@ -63,10 +65,6 @@ _INSTRUCTION = re.compile(
     r"|system\s*prompt|系统提示|你现在是|你是一个|作为(?:一个)?(?:AI|人工智能|语言模型|大模型|助手)",
     re.IGNORECASE)
 
-_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10 ** 4, "亿": 10 ** 8}
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -99,36 +97,8 @@ def _kind(text: str | None) -> str:
     return "‰" if text == "‰" else "%"
 
 
-def cn_value(text: str) -> Decimal | None:
-    """Value of a Chinese numeral: 三千万 -> 30000000, 二〇二二 -> 2022, 五点五 -> 5.5."""
-    if "点" in text:
-        whole, _, frac = text.partition("点")
-        if not frac or any(c not in _CN_DIGIT for c in frac):
-            return None
-        base = cn_value(whole) if whole else Decimal(0)
-        return None if base is None else base + Decimal("0." + "".join(str(_CN_DIGIT[c]) for c in frac))
-    if text and all(c in _CN_DIGIT for c in text):
-        return Decimal("".join(str(_CN_DIGIT[c]) for c in text))
-    total = section = number = 0
-    for char in text:
-        if char in _CN_DIGIT:
-            number = _CN_DIGIT[char]
-        elif char in _CN_UNIT:
-            section += (number or 1) * _CN_UNIT[char]
-            number = 0
-        elif char == "万":
-            section = (section + number or 1) * _CN_BIG[char]
-            number = 0
-        elif char == "亿":
-            total = (total + section + number or 1) * _CN_BIG[char]
-            section = number = 0
-        else:
-            return None
-    return Decimal(total + section + number)
-
-
 def _is_cn_figure(text: str) -> bool:
-    has_digit = any(c in _CN_DIGIT and c not in "零〇" for c in text)
+    has_digit = any(c in CN_DIGITS and c not in "零〇" for c in text)
     has_unit = any(c in "十百千万亿" for c in text)
     return (has_digit and (has_unit or len(text) >= 2)) or text.startswith("十")
 

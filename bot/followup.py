@@ -10,10 +10,9 @@ import re
 
 from bot.query import GENERIC_WORDS, clean_text, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
 from index.keyword import STOPWORDS
-from index.outline import cn_to_int
+from index.numerals import cn_to_int
+from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _PLAN_PERIOD
 
-_PERIOD_WORDS = re.compile(r"上半年|下半年|前半年|后半年|全年|今年以来|下一步|接下来|今年|去年|明年|过去一年")
-_PLAN_PERIOD = re.compile(r"下半年|后半年|下一步|接下来|明年")
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")

@@ -11,25 +11,12 @@ from functools import lru_cache
 
 from bot.types import InputError
 from index.keyword import STOPWORDS, Tokenizer
-from index.outline import cn_to_int
+from index.numerals import cn_to_int
+from index.periods import TIME_TOKENS, phase_of_question
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # Lone surrogates ("\ud800" in JSON) are not characters: they cannot even be encoded as UTF-8.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-# Period cues. Named periods decide first; verbs of doing vs. intending only when none is named.
-_FIRST_HALF = re.compile(r"上半年|前半年|今年以来|截至目前|目前为止|first half|so far", re.IGNORECASE)
-_SECOND_HALF = re.compile(r"下半年|后半年|second half", re.IGNORECASE)
-_WHOLE_YEAR = re.compile(r"全年")
-_NEXT_YEAR = re.compile(r"明年|下一年|来年|next year", re.IGNORECASE)
-_NAMED_DONE = re.compile(r"上半年|前半年|今年以来|截至目前|目前为止|去年|过去一年|上一年|first half|last year|so far",
-                         re.IGNORECASE)
-_NAMED_PLAN = re.compile(r"下半年|后半年|下一步|下步|接下来|今后|将来|未来|明年|来年|下一年|second half|next year",
-                         re.IGNORECASE)
-_DOING = re.compile(r"已经|做了|干了|完成了|取得了|开展了|实现了|落实了|推进了|did|done|achieved", re.IGNORECASE)
-# A bare "计划" counts only as a word of its own (so "三年行动计划" stays a name).
-_INTENDING = re.compile(r"还要|还将|将要|要做|要抓|打算|安排|规划|部署|\bplans?\b|\bwill\b", re.IGNORECASE)
-_INTENDING_WORDS = {"计划", "规划", "部署"}
 
 # Broad questions ask what was done / what there is, and want a section, not a sentence.
 _BROAD = re.compile(
@@ -45,8 +32,7 @@ GENERIC_WORDS = frozenset(
     "做 做了 干 干了 还要 还 要 需要 需 有 有没有 没有 是 是不是 呢 吗 吧 那 那么 那下 还有 另外 再 又 具体 说 说说 讲讲 "
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
-    "上半年 下半年 前半年 后半年 全年 明年 来年 今年 下一步 接下来 半年 上半 下半 今后 今年以来 截至目前 目前 目前为止 "
-    "以来 至今 迄今 取得 存在 一共 总共 合计 共计 去年 过去 过去一年 上一年 明年 来年".split())
+    "取得 存在 一共 总共 合计 共计".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -80,32 +66,12 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("", _CONTROL.sub("", text))
 
 
-def period_of_question(question: str) -> str:
-    """The period a question names (上半年 / 下半年 / 全年 / 明年), else ""."""
-    if _NEXT_YEAR.search(question):
-        return "明年"
-    first, second = bool(_FIRST_HALF.search(question)), bool(_SECOND_HALF.search(question))
-    if first != second:  # naming both halves means the answer should draw on both
-        return "上半年" if first else "下半年"
-    return "全年" if _WHOLE_YEAR.search(question) else ""
-
-
-def phase_of_question(question: str, tokens: list[str]) -> str:
-    """"done" for results, "plan" for plans, "" when the question does not tell."""
-    done, plan = bool(_NAMED_DONE.search(question)), bool(_NAMED_PLAN.search(question))
-    if not (done or plan):
-        done = bool(_DOING.search(question))
-        plan = bool(_INTENDING.search(question)) or any(t in _INTENDING_WORDS for t in tokens)
-    return ("done" if done else "plan") if done != plan else ""
-
-
 @dataclass
 class QuestionInfo:
     text: str
     tokens: list[str]  # jieba words, punctuation dropped
     terms: list[str]  # content terms: stopwords and question frames dropped
     term_kinds: dict[str, str]  # term -> jieba part of speech ("year" for a merged year)
-    period: str  # a named period: 上半年 / 下半年 / 全年 / 明年
     phase: str  # "done" / "plan": what retrieval is steered to
     broad: bool
     asks_quantity: bool
@@ -157,7 +123,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in question)
     return QuestionInfo(
         text=question, tokens=tokens, terms=list(terms), term_kinds=terms,
-        period=period_of_question(question), phase=phase_of_question(question, tokens),
+        phase=phase_of_question(question, tokens),
         broad=bool(_BROAD.search(question)),
         asks_quantity=bool(_QUANTITY.search(question)), asks_how=bool(_HOW.search(question)),
         english=latin > 2 * cjk)

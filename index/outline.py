@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from index.loaders import Block
+from index.numerals import cn_to_int
+from index.periods import period_of, phase_of
 
 _CN_NUM = "一二三四五六七八九十"
 _PATTERNS: list[tuple[int, re.Pattern[str]]] = [
@@ -19,8 +21,6 @@ _PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (4, re.compile(r"^[（(]\d{1,2}[）)]")),
 ]
 _ENUM_ITEM = re.compile(rf"(?:(?<=^)|(?<=[。；;]))([{_CN_NUM}]{{1,3}})是")
-_PERIODS = [("上半年", re.compile("上半年")), ("下半年", re.compile("下半年|下一步")),
-            ("明年", re.compile("明年|下一年度|来年")), ("全年", re.compile("全年"))]
 _TITLE_CAP = 40
 
 
@@ -33,40 +33,6 @@ def heading_level(line: str) -> int | None:
 
 def looks_like_heading(line: str) -> bool:
     return heading_level(line) is not None
-
-
-# Whether a part reports results or sets out plans. Part headings say it in many ways ("上半年度工作
-#完成情况", "2022年工作回顾", "2023年工作安排"); deeper headings only through a named period.
-_DONE = re.compile("完成情况|回顾|总结|成效|成绩|进展情况|上半年|过去一年")
-_PLAN = re.compile("计划|安排|打算|部署|思路|展望|目标任务|下半年|下一步|明年|来年|下一年度")
-_PHASE_OF_PERIOD = {"上半年": "done", "下半年": "plan", "明年": "plan"}
-
-
-def phase_of(title: str, level: int) -> str:
-    """"done" (results), "plan" (plans) or "" when the heading does not say."""
-    if level > 1:
-        return _PHASE_OF_PERIOD.get(period_of(title), "")
-    done, plan = bool(_DONE.search(title)), bool(_PLAN.search(title))
-    return ("done" if done else "plan") if done != plan else ""
-
-
-def period_of(title: str) -> str:
-    for name, pattern in _PERIODS:
-        if pattern.search(title):
-            return name
-    return ""
-
-
-def cn_to_int(text: str) -> int:
-    digits = {c: i + 1 for i, c in enumerate(_CN_NUM)}
-    if text == "十":
-        return 10
-    if text.startswith("十"):
-        return 10 + digits.get(text[1:], 0)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return digits[tens] * 10 + (digits[ones] if ones else 0)
-    return digits.get(text, 0)
 
 
 @dataclass

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.figures import NOT_FOUND_NOTE, WITHHELD_NOTE, FigureGuard, cn_value, find_figures, guard_figures
+from bot.figures import NOT_FOUND_NOTE, WITHHELD_NOTE, FigureGuard, find_figures, guard_figures
+from index.numerals import cn_value
 from bot.types import Source
 
 

@@ -1,0 +1,103 @@
+"""Periods (上半年 / 下半年 / 全年 / 明年) and phases (results or plans): the words that mark them in a
+report's headings and in a question, and how a heading or a question is read for them.
+
+A new period (say 第三季度) is one more ``Period`` below.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DONE, PLAN = "done", "plan"  # a part reports results / sets out plans; "" when it does not say
+
+
+@dataclass(frozen=True)
+class Period:
+    name: str
+    phase: str  # what a section whose heading names the period holds
+    in_heading: tuple[str, ...]  # words that name it in a heading
+    in_question: tuple[str, ...]  # words that name it in a question
+    example: str  # an example question about one of its sections ("{}": the section's topic)
+
+
+# In the order a heading is read: the first period it names is its period.
+PERIODS = (
+    Period("上半年", DONE, ("上半年",), ("上半年", "前半年", "今年以来", "截至目前", "目前为止", "first half", "so far"),
+           "上半年“{}”方面做了哪些工作？"),
+    Period("下半年", PLAN, ("下半年", "下一步"), ("下半年", "后半年", "second half"), "下半年“{}”方面有什么计划？"),
+    Period("明年", PLAN, ("明年", "下一年度", "来年"), ("明年", "下一年", "来年", "next year"),
+           "明年“{}”方面有什么计划？"),
+    Period("全年", "", ("全年",), ("全年",), "全年“{}”方面有哪些安排？"),
+)
+_BY_NAME = {p.name: p for p in PERIODS}
+_DEFAULT_EXAMPLE = "报告中关于“{}”讲了什么？"
+
+# Part headings say results or plans in many ways ("上半年度工作完成情况", "2022年工作回顾", "2023年工作安排").
+_DONE_PART_WORDS = ("完成情况", "回顾", "总结", "成效", "成绩", "进展情况", "过去一年")
+_PLAN_PART_WORDS = ("计划", "安排", "打算", "部署", "思路", "展望", "目标任务")
+# Time words of a question that tell the phase without naming one of the periods.
+_DONE_TIME_WORDS = ("去年", "过去一年", "上一年", "last year")
+_PLAN_TIME_WORDS = ("下一步", "下步", "接下来", "今后", "将来", "未来")
+# Verbs of doing vs. intending: they tell the phase only when no time word does.
+_DOING = re.compile(r"已经|做了|干了|完成了|取得了|开展了|实现了|落实了|推进了|did|done|achieved", re.IGNORECASE)
+# A bare "计划" counts only as a word of its own (so "三年行动计划" stays a name).
+_INTENDING = re.compile(r"还要|还将|将要|要做|要抓|打算|安排|规划|部署|\bplans?\b|\bwill\b", re.IGNORECASE)
+_INTENDING_WORDS = {"计划", "规划", "部署"}
+# Words that only say when: a question made of these and a question frame has no topic of its own.
+TIME_TOKENS = frozenset([p.name for p in PERIODS] + (
+    "前半年 后半年 来年 今年 下一步 接下来 半年 上半 下半 今后 今年以来 截至目前 目前 目前为止 "
+    "以来 至今 迄今 去年 过去 过去一年 上一年").split())
+# Time words a follow-up swaps for those of the question before ("那下半年呢？").
+_FOLLOWUP_TIME_WORDS = [p.name for p in PERIODS] + ["前半年", "后半年", "今年以来", "下一步", "接下来", "今年",
+                                                      "去年", "过去一年"]
+
+
+def _words(words, flags: int = 0) -> re.Pattern[str]:
+    # Longest first, so "今年以来" is taken whole rather than as "今年".
+    return re.compile("|".join(map(re.escape, sorted(dict.fromkeys(words), key=len, reverse=True))), flags)
+
+
+def _of_phase(phase: str, attribute: str) -> list[str]:
+    return [w for p in PERIODS if p.phase == phase for w in getattr(p, attribute)]
+
+
+_HEADING_PERIODS = [(p.name, _words(p.in_heading)) for p in PERIODS]
+_DONE_HEADING = _words(_DONE_PART_WORDS + tuple(_of_phase(DONE, "in_heading")))
+_PLAN_HEADING = _words(_PLAN_PART_WORDS + tuple(_of_phase(PLAN, "in_heading")))
+_NAMED_DONE = _words(_of_phase(DONE, "in_question") + list(_DONE_TIME_WORDS), re.IGNORECASE)
+NAMED_PLAN = _words(_of_phase(PLAN, "in_question") + list(_PLAN_TIME_WORDS), re.IGNORECASE)
+FOLLOWUP_TIME_WORDS = _words(_FOLLOWUP_TIME_WORDS)
+
+
+def period_of(title: str) -> str:
+    """The period a heading names, else ""."""
+    for name, pattern in _HEADING_PERIODS:
+        if pattern.search(title):
+            return name
+    return ""
+
+
+def phase_of(title: str, level: int) -> str:
+    """What a heading's section holds: DONE, PLAN or "" when it does not say. Below the top level
+    only a named period tells."""
+    if level > 1:
+        period = _BY_NAME.get(period_of(title))
+        return period.phase if period else ""
+    done, plan = bool(_DONE_HEADING.search(title)), bool(_PLAN_HEADING.search(title))
+    return (DONE if done else PLAN) if done != plan else ""
+
+
+def phase_of_question(question: str, tokens: list[str]) -> str:
+    """DONE for results, PLAN for plans, "" when the question does not tell. Named times decide first;
+    verbs of doing vs. intending only when none is named."""
+    done, plan = bool(_NAMED_DONE.search(question)), bool(NAMED_PLAN.search(question))
+    if not (done or plan):
+        done = bool(_DOING.search(question))
+        plan = bool(_INTENDING.search(question)) or any(t in _INTENDING_WORDS for t in tokens)
+    return (DONE if done else PLAN) if done != plan else ""
+
+
+def example_question(period: str, topic: str) -> str:
+    """A question about the section ``topic`` of a part about ``period``."""
+    entry = _BY_NAME.get(period)
+    return (entry.example if entry else _DEFAULT_EXAMPLE).format(topic)
