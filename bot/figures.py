@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Iterable
 
 from index.numerals import CN_DIGITS, cn_value
+from index.sentences import sentence_spans, split_sentences
 
 if TYPE_CHECKING:
     from bot.types import Source
@@ -51,7 +52,6 @@ _MASKED = re.compile(rf"[*＊]+(?:[.．][*＊]+)?(?P<mag>{_MAGNITUDE})?(?P<kind>
 _CITATION = re.compile(r"[\[【]\s*\d+(?:\s*[,，、\-–~]\s*\d+)*\s*[\]】]")
 _TRAILING_CITATIONS = re.compile(rf"(?:[ \t]*{_CITATION.pattern})+")
 _LIST_MARKER = re.compile(r"(?m)^[ \t]*(?:[-*•·][ \t]*)?(?:\d{1,2}[.、．)）](?!\d)|[（(]\d{1,2}[)）])|[（(]\d{1,2}[)）]")
-_SENTENCE_END = re.compile(r"[。！？；!?;]+|\n+")
 # Digits and Chinese numerals: where a figure could begin, streaming pauses until the sentence ends.
 # A Chinese numeral counts when a numeral or unit follows, or when what follows has not arrived yet.
 _CN_NUMERAL = "一二三四五六七八九十两零〇百千万亿"
@@ -173,23 +173,20 @@ class _Evidence:
 
 
 def _split_source(text: str) -> list[str]:
-    return [part for part in re.split(r"(?<=[。！？；!?;\n])", text) if part.strip()]
+    return [part for part in split_sentences(text, line_breaks=True) if part.strip()]
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Contiguous spans covering ``text``; each ends at a sentence end plus any ``[n]`` right after it."""
+def answer_sentences(text: str) -> list[tuple[int, int]]:
+    """Contiguous spans covering ``text``: its sentences, each with any ``[n]`` right after its end."""
     spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
+    for _, end in sentence_spans(text, line_breaks=True):
         if end <= start:
-            continue
-        if "\n" not in match.group():
+            continue  # taken already as citations of the sentence before
+        if not text[:end].endswith("\n"):
             cites = _TRAILING_CITATIONS.match(text, end)
             end = cites.end() if cites else end
         spans.append((start, end))
         start = end
-    if start < len(text):
-        spans.append((start, len(text)))
     return spans
 
 
@@ -204,7 +201,7 @@ class FigureGuard:
         self._shown = 0  # characters of the sentence in progress already streamed
 
     def guard(self, answer: str) -> str:
-        return "".join(self._guard_sentence(answer[a:b]) for a, b in split_sentences(answer))
+        return "".join(self._guard_sentence(answer[a:b]) for a, b in answer_sentences(answer))
 
     def feed(self, delta: str) -> str:
         """Add streamed text; return what can be shown now.
@@ -214,7 +211,7 @@ class FigureGuard:
         sentence with a number waits until it is complete (and its citations known).
         """
         self._buffer += delta
-        spans = split_sentences(self._buffer)
+        spans = answer_sentences(self._buffer)
         ready = len(spans) - 1
         # Hold a sentence whose citation markers may still be arriving.
         if ready > 0 and _PARTIAL_CITATION.match(self._buffer[spans[-1][0]:]):

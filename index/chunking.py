@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from index.cleaning import clean_paragraph, has_masked_figure
 from index.loaders import Block, LoadedDocument
-from index.meta import ChunkMeta
+from index.meta import ChunkMeta, embed_text_of
 from index.outline import Outline, parse_outline
+from index.sentences import split_sentences
 
-_SENTENCE = re.compile(r"[^。！？；!?;]*(?:[。！？；!?;]+[”’」』）)]*|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
 
 
@@ -33,10 +33,6 @@ class ChunkedDocument:
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.findall(text) if s]
 
 
 def _split_long(sentence: str, cap: int) -> list[str]:
@@ -99,7 +95,7 @@ def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> Chunk
                 continue
             start = piece.start + rel_start + lead
             path = section.path_text if section else ""
-            embed_text = f"{path}\n{text}" if path else text
+            embed_text = embed_text_of(path, text)
             digest = hashlib.sha256(f"{doc_id}\x00{embed_text}".encode("utf-8")).hexdigest()[:20]
             seen[digest] = seen.get(digest, 0) + 1
             chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from index.sentences import split_sentences
+
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
 _CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
@@ -19,7 +21,6 @@ _CHANNEL = r"(?:微信|威信|薇信|vx|VX|Vx|V信|v信|wx|WX|QQ|qq|扣扣|电�
 _CHANNEL_ID = re.compile(_CHANNEL + r"(?:号码|号|同号)?[：:\s]*([A-Za-z0-9_\-]{6,})")
 _CHANNEL_ANY = re.compile(_CHANNEL)
 _LINK = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-_CLAUSE_SPLIT = re.compile(r"(?<=[。！？；!?;])")
 
 
 def _has_contact_id(clause: str) -> bool:
@@ -35,8 +36,7 @@ def is_solicitation(clause: str) -> bool:
 
 def strip_noise(paragraph: str) -> str:
     """Remove solicitation clauses from a paragraph, keeping every other clause verbatim."""
-    clauses = _CLAUSE_SPLIT.split(paragraph)
-    kept = [c for c in clauses if not is_solicitation(c)]
+    kept = [c for c in split_sentences(paragraph) if not is_solicitation(c)]
     return "".join(kept)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from index.section_path import SectionPath
+
 
 @dataclass(frozen=True)
 class ChunkMeta:
@@ -19,6 +21,16 @@ class ChunkMeta:
     period: str = ""  # 上半年 / 下半年 / 全年 / 明年, from the heading
     phase: str = ""  # "done" | "plan" | ""
     masked: bool = False  # the text holds a withheld figure (* / **)
+
+    @property
+    def path(self) -> SectionPath:
+        return SectionPath.parse(self.section_path)
+
+
+def embed_text_of(section_path: str, passage: str) -> str:
+    """The text embedded and keyword-indexed for a chunk: its section path, then the passage, so a
+    passage about 秸秆 knows it sits in 生态环境."""
+    return f"{section_path}\n{passage}" if section_path else passage
 
 
 _FIELDS = tuple(f.name for f in fields(ChunkMeta))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from index.loaders import Block
 from index.numerals import cn_to_int
 from index.periods import period_of, phase_of
+from index.section_path import SectionPath
 
 _CN_NUM = "一二三四五六七八九十"
 _PATTERNS: list[tuple[int, re.Pattern[str]]] = [
@@ -50,7 +51,7 @@ class Section:
 
     @property
     def path_text(self) -> str:
-        return " > ".join(self.path)
+        return SectionPath.of(self.path).text
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from index.meta import ChunkMeta, decode_meta, encode_meta
+from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
 from index.errors import UserFacingError
 from index.settings import IndexSettings
 
@@ -218,8 +218,7 @@ class StoredChunk:
 
     @property
     def embed_text(self) -> str:
-        path = self.meta.section_path
-        return f"{path}\n{self.text}" if path else self.text
+        return embed_text_of(self.meta.section_path, self.text)
 
 
 class ChunkStore:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from index.section_path import SectionPath
+
 ANNUAL_REPORT = """2023年政府工作报告
 各位代表：现在，我代表市人民政府，向大会报告工作，请予审议。
 一、2022年工作回顾
@@ -42,7 +44,7 @@ def annual_bot(tmp_path_factory, embeddings):
 
 
 def test_results_and_plans_are_told_apart_by_the_part_headings(annual_bot):
-    phases = {c.meta.section_path.split(" > ")[0]: c.meta.phase
+    phases = {c.meta.path.part: c.meta.phase
               for c in annual_bot.components.keywords.chunks if c.meta.section_path}
     assert phases == {"一、2022年工作回顾": "done", "二、2023年工作安排": "plan"}
 
@@ -61,7 +63,7 @@ def test_a_question_about_plans_is_answered_from_the_plans(annual_bot):
 
 def test_a_question_naming_a_part_by_its_title_gets_that_parts_sections(annual_bot):
     answer = annual_bot.ask("2023年有什么安排？")
-    assert [s.section.split(" > ")[1] for s in answer.sources] == [
+    assert [SectionPath.parse(s.section).parts[1] for s in answer.sources] == [
         "（一）全力稳住经济大盘", "（二）持续改善人居环境", "（三）办好民生实事"]
 
 

@@ -11,6 +11,7 @@ from index.chunking import chunk_document, pack_sentences
 from index.loaders import Block, LoadedDocument, load_document
 from index.meta import encode_meta
 from index.outline import parse_outline
+from index.section_path import SectionPath
 
 PART_1 = "一、2022年上半年度工作完成情况"
 PART_2 = "二、2022年下半年工作计划"
@@ -104,7 +105,7 @@ def test_a_chunk_in_an_enumerated_item_reaches_its_section_as_topic(report):
     assert deep
     for chunk in deep:
         topic = sections[chunk.meta.topic_id]
-        assert topic.level == 2 and chunk.meta.section_path.startswith(topic.path_text + " > ")
+        assert topic.level == 2 and chunk.meta.path.topic == SectionPath.of(topic.path) != chunk.meta.path
 
 
 # --- deeper outline levels on a synthetic report ----------------------------------
