@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.query import is_english
+
 REFUSAL = re.compile(r"没有找到|未找到|未提及|没有提及|无法回答|不包含|未涉及|没有相关|无相关|未包含|没有涉及|找不到|没有提到|未提到")
 
 
@@ -105,8 +107,8 @@ def evaluate(bot, items: list[dict], k: int = 3,
 
 def calibrate(results: list[ItemResult]) -> str:
     """The evidence threshold halfway across the widest gap between refuse and answerable items."""
-    refuse = sorted(r.evidence for r in results if r.kind == "refuse" and not _english(r))
-    other = sorted(r.evidence for r in results if r.kind != "refuse" and not _english(r))
+    refuse = sorted(r.evidence for r in results if r.kind == "refuse" and not is_english(r.item["q"]))
+    other = sorted(r.evidence for r in results if r.kind != "refuse" and not is_english(r.item["q"]))
     if not refuse or not other:
         return "calibration needs both refuse and answerable items"
     lines = [f"refuse evidence:     {' '.join(f'{v:.2f}' for v in refuse)}",
@@ -116,11 +118,6 @@ def calibrate(results: list[ItemResult]) -> str:
     else:
         lines.append(f"overlap between {min(other):.2f} and {max(refuse):.2f}")
     return "\n".join(lines)
-
-
-def _english(result: ItemResult) -> bool:
-    q = result.item["q"]
-    return sum(c.isascii() and c.isalpha() for c in q) > 2 * sum("\u4e00" <= c <= "\u9fff" for c in q)
 
 
 def _fmt(value) -> str:

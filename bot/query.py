@@ -119,14 +119,19 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     tagged = [(t.lower() if t.isascii() else t, k) for t, k in tagged if re.search(r"\w", t)]
     tokens = [t for t, _ in tagged]
     terms = content_terms(tagged)
-    latin = sum(ch.isascii() and ch.isalpha() for ch in question)
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in question)
     return QuestionInfo(
         text=question, tokens=tokens, terms=list(terms), term_kinds=terms,
         phase=phase_of_question(question, tokens),
         broad=bool(_BROAD.search(question)),
         asks_quantity=bool(_QUANTITY.search(question)), asks_how=bool(_HOW.search(question)),
-        english=latin > 2 * cjk)
+        english=is_english(question))
+
+
+def is_english(question: str) -> bool:
+    """Mostly Latin letters: the report's words will not be in it."""
+    latin = sum(ch.isascii() and ch.isalpha() for ch in question)
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in question)
+    return latin > 2 * cjk
 
 
 def has_demonstrative(question: str) -> bool:
