@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from bot.messages import message_text
 from index.errors import UserFacingError
 from prompts import PromptTemplateSpec, load_prompt
 
@@ -74,7 +75,7 @@ def history_messages(history: list[dict]) -> list[BaseMessage]:
     """User and assistant turns only: a client cannot smuggle a system message in through history."""
     messages: list[BaseMessage] = []
     for turn in history or []:
-        role, text = turn.get("role"), _content_text(turn.get("content"))
+        role, text = turn.get("role"), message_text(turn.get("content")).strip()
         if not text:
             continue
         if role == "user":
@@ -82,16 +83,6 @@ def history_messages(history: list[dict]) -> list[BaseMessage]:
         elif role == "assistant":
             messages.append(AIMessage(text))
     return messages
-
-
-def _content_text(content: object) -> str:
-    # Browsers send a list of parts ({"type": "text", "text": ...}); the API sends a str.
-    if isinstance(content, str):
-        return content.strip()
-    if isinstance(content, list):
-        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
-        return "".join(p for p in parts if isinstance(p, str)).strip()
-    return ""
 
 
 def _history_text(history: list[dict]) -> str:

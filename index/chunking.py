@@ -30,10 +30,6 @@ class ChunkedDocument:
     outline: Outline
     chunks: list[Chunk]
 
-    @property
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
-
 
 def _split_long(sentence: str, cap: int) -> list[str]:
     """A sentence longer than the cap is cut at clause marks, and only as a last resort mid-clause."""

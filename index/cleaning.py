@@ -50,10 +50,6 @@ def clean_paragraph(text: str) -> str:
     return strip_noise(text).strip()
 
 
-def normalise_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 MASK = re.compile(r"\*+")
 
 

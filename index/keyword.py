@@ -99,9 +99,6 @@ class KeywordIndex:
             self.refresh()
         return self._chunks
 
-    def document_frequency(self, term: str) -> int:
-        return len(self._bm25.postings.get(term, ()))
-
     def search(self, query: str, k: int, accept=lambda chunk: True) -> list[StoredChunk]:
         self.refresh()
         scores = self._bm25.scores(self.tokenizer.tokens(query))

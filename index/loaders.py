@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import UserFacingError
+from index.headings import looks_like_heading
 
 log = logging.getLogger(__name__)
 
@@ -448,8 +449,6 @@ def _pdf_title(reader) -> str:
 
 def _join_pdf_lines(pages: list[str]) -> list[str]:
     """PDF text wraps mid-sentence; rejoin lines into paragraphs at sentence ends and headings."""
-    from index.outline import looks_like_heading
-
     paragraphs: list[str] = []
     current = ""
     for page in pages:

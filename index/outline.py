@@ -9,31 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from index.headings import HEADING_NUMERALS, heading_level
 from index.loaders import Block
 from index.numerals import cn_to_int
 from index.periods import period_of, phase_of
 from index.section_path import SectionPath
 
-_CN_NUM = "一二三四五六七八九十"
-_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
-    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}、")),
-    (2, re.compile(rf"^[（(][{_CN_NUM}]{{1,3}}[）)]")),
-    (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
-    (4, re.compile(r"^[（(]\d{1,2}[）)]")),
-]
-_ENUM_ITEM = re.compile(rf"(?:(?<=^)|(?<=[。；;]))([{_CN_NUM}]{{1,3}})是")
+_ENUM_ITEM = re.compile(rf"(?:(?<=^)|(?<=[。；;]))([{HEADING_NUMERALS}]{{1,3}})是")
 _TITLE_CAP = 40
-
-
-def heading_level(line: str) -> int | None:
-    for level, pattern in _PATTERNS:
-        if pattern.match(line):
-            return level
-    return None
-
-
-def looks_like_heading(line: str) -> bool:
-    return heading_level(line) is not None
 
 
 @dataclass
