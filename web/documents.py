@@ -19,16 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from index.outline import period_of
+from index.periods import example_question, period_of
+from index.section_path import SectionPath
 from index.store import IndexBusyError, staging_tempdir, write_lock
 
 log = logging.getLogger(__name__)
 
-SECTION_SEPARATOR = " > "
 _NUMBERING = re.compile(r"^(?:[（(][^）)]{1,4}[）)]|[一二三四五六七八九十百\d]{1,3}[、.．]|[一二三四五六七八九十]{1,3}是)\s*")
-_QUESTION_BY_PERIOD = {"上半年": "上半年“{}”方面做了哪些工作？", "下半年": "下半年“{}”方面有什么计划？",
-                       "全年": "全年“{}”方面有哪些安排？", "明年": "明年“{}”方面有什么计划？"}
-_QUESTION_DEFAULT = "报告中关于“{}”讲了什么？"
 REPLACE_HINT = "已有同名文档“{}”；如需替换，请勾选“替换同名文档”"
 
 
@@ -188,14 +185,14 @@ def _spread(items: list, k: int) -> list:
 
 def example_questions(documents: list[dict], limit: int = 4) -> list[str]:
     """Questions about second-level sections, spread over the periods and across each period's sections."""
-    paths = [s["path"].split(SECTION_SEPARATOR) for d in documents for s in d["sections"]]
-    depth = 2 if any(len(p) >= 2 for p in paths) else 1
+    paths = [SectionPath.parse(s["path"]) for d in documents for s in d["sections"]]
+    depth = 2 if any(len(p.parts) >= 2 for p in paths) else 1
     topics: dict[str, list[str]] = {}
-    for parts in paths:
-        if len(parts) != depth:
+    for path in paths:
+        if len(path.parts) != depth:
             continue
-        topic = topic_of(parts[-1])
-        period = period_of(parts[0]) or period_of(parts[-1])
+        topic = topic_of(path.title)
+        period = period_of(path.part) or period_of(path.title)
         if topic and topic not in topics.setdefault(period, []):
             topics[period].append(topic)
     if not topics:
@@ -206,5 +203,5 @@ def example_questions(documents: list[dict], limit: int = 4) -> list[str]:
     for i in range(per_period):
         for period, items in zip(topics, picked):
             if i < len(items):
-                questions.append(_QUESTION_BY_PERIOD.get(period, _QUESTION_DEFAULT).format(items[i]))
+                questions.append(example_question(period, items[i]))
     return questions[:limit]

@@ -20,8 +20,9 @@ from bot.followup import message_text  # noqa: E402
 from bot.query import clean_text  # noqa: E402
 from bot.types import Answer, Source  # noqa: E402
 from index.errors import UserFacingError  # noqa: E402
+from index.section_path import SectionPath  # noqa: E402
 from index.store import IndexBusyError  # noqa: E402
-from web.documents import SECTION_SEPARATOR, Library  # noqa: E402
+from web.documents import Library  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def highlight(text: str, cited: list[str]) -> str:
 
 
 def section_label(section: str) -> str:
-    return " › ".join(section.split(SECTION_SEPARATOR)) if section else "（开头）"
+    return SectionPath.parse(section).label()
 
 
 def sources_markdown(sources: list[Source]) -> str:
@@ -178,7 +179,7 @@ def documents_markdown(documents: list[dict]) -> str:
     total = sum(d["chunks"] for d in documents)
     parts = [f"共 {len(documents)} 份文档，{total} 个片段。"]
     for doc in documents:
-        rows = "\n".join(f"| {md_escape(section_label(s['path'] if s['path'] != '（开头）' else ''))} | {s['chunks']} |"
+        rows = "\n".join(f"| {md_escape(section_label(s['path']))} | {s['chunks']} |"
                          for s in doc["sections"])
         parts.append(f"### {md_escape(doc['title'])}\n\n文件：{md_escape(doc['doc_id'])} · {doc['chunks']} 个片段\n\n"
                      f"| 章节 | 片段数 |\n| --- | ---: |\n{rows}")
