@@ -1,7 +1,7 @@
 """python -m bot.bench [--questions FILE.jsonl] [--rounds N]
 
 Cold start (imports, model load, index open), warm p50/p95 of retrieval and of the full answer over
-the questions, and the process's peak memory.
+the questions (a JSONL file with a "q" per line, or a few sample questions), and the process's peak memory.
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
+SAMPLE_QUESTIONS = ["上半年做了哪些工作？", "下半年有哪些工作计划？", "生态环境方面做了什么？", "明年有什么安排？"]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
@@ -25,18 +28,19 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=Path, default=Path(__file__).resolve().parents[2] / "shared/eval/dev.jsonl")
+    parser.add_argument("--questions", type=Path, help="JSONL with a \"q\" per line (default: a few sample questions)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     from bot.chain import build_bot
+    from bot.eval import load_items
     from bot.settings import Settings
 
     build_started = time.perf_counter()
     bot = build_bot(Settings())
     ready = time.perf_counter()
-    items = [json.loads(l) for l in args.questions.read_text(encoding="utf-8").splitlines() if l.strip()]
+    items = load_items(args.questions) if args.questions else [{"q": q} for q in SAMPLE_QUESTIONS]
     first = bot.ask(items[0]["q"], items[0].get("history"))  # first answer after start, still "cold"
     first_ms = first.timings_ms["total"]
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.bench import percentile
+from bot.bench import SAMPLE_QUESTIONS, percentile
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
-BUILTIN_QUESTIONS = ["上半年做了哪些工作？", "下半年有哪些工作计划？", "生态环境方面做了什么？", "明年有什么安排？"]
+BUILTIN_QUESTIONS = SAMPLE_QUESTIONS
 HEADER = f"{'clients':>7}  {'requests':>8}  {'answers/s':>9}  {'p50 ms':>8}  {'p95 ms':>8}  {'errors':>6}"
 
 
