@@ -48,8 +48,8 @@ class ChatMessage(BaseModel):
 
 
 def history_of(messages: list[ChatMessage]) -> list[dict]:
-    """The bot keeps the user/assistant turns it needs and caps them (``history_turns``, ``max_history_chars``)."""
-    return [{"role": m.role, "content": m.content} for m in messages]
+    """The messages as plain dicts; the bot normalises and caps them (bot.messages.normalise_history)."""
+    return [m.model_dump(include={"role", "content"}) for m in messages]
 
 
 class AskRequest(TextRequest):

@@ -16,7 +16,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 
 import gradio as gr  # noqa: E402
 
-from bot.followup import message_text  # noqa: E402
+from bot.messages import message_text, normalise_history  # noqa: E402
 from bot.query import clean_text  # noqa: E402
 from bot.types import Answer, Source  # noqa: E402
 from index.errors import UserFacingError  # noqa: E402
@@ -71,13 +71,9 @@ def text_only(messages: list[dict] | None) -> list[dict]:
 
 
 def to_history(messages: list[dict]) -> list[dict]:
-    """The chat as OpenAI-style messages for the bot: text unescaped, source blocks left out."""
-    history = []
-    for message in messages or []:
-        if (message.get("metadata") or {}).get("title") or message.get("role") not in ("user", "assistant"):
-            continue
-        history.append({"role": message["role"], "content": md_unescape(message_text(message.get("content")))})
-    return history
+    """The chat as the bot reads a history (every turn: the bot caps them), with our Markdown escaping undone."""
+    messages = messages or []
+    return [{**m, "content": md_unescape(m["content"])} for m in normalise_history(messages, len(messages))]
 
 
 def highlight(text: str, cited: list[str]) -> str:

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from bot.followup import message_text
+from bot.messages import message_text
 from bot.types import Answer
 from web.dependencies import BotDep
 from web.errors import openai_error
