@@ -137,12 +137,13 @@ def fake_report_bot(fake_report_settings, fake_report_index):
 
 
 @pytest.fixture
-def make_index(tmp_path, embeddings):
-    """Index components on a fresh folder with the session's model; keyword overrides go to settings."""
+def make_index(tmp_path, fake_embeddings):
+    """Index components on a fresh folder, by default with the stand-in model (these tests check the
+    store's bookkeeping, not what a search finds); keyword overrides go to settings."""
     from index.components import open_index
     from index.settings import IndexSettings
 
-    def make(embeddings=embeddings, **overrides):
+    def make(embeddings=fake_embeddings, **overrides):
         values = {"index_dir": tmp_path / "index", "data_dir": tmp_path / "data"}
         values.update(overrides)
         return open_index(IndexSettings(**values), embeddings=embeddings)

@@ -205,8 +205,8 @@ def test_a_build_that_fails_midway_releases_the_lock_and_writes_nothing(data, ma
 
 # --- the collection belongs to one embedding model ------------------------------------
 
-def test_opening_the_collection_with_another_model_is_an_error(data, make_index):
-    index = make_index()
+def test_opening_the_collection_with_another_model_is_an_error(data, make_index, embeddings):
+    index = make_index(embeddings=embeddings)
     index.indexer.build([data])
     client = open_client(index.settings)
 
@@ -307,7 +307,7 @@ def test_the_cli_refuses_an_index_built_with_another_model(cli_env, data):
 # --- a document is visible only once all its chunks are written -------------------------------
 
 class FailingEmbeddings:
-    """The real model for the first ``calls`` requests, then a dead server: a write that stops midway."""
+    """The wrapped model for the first ``calls`` requests, then a dead server: a write that stops midway."""
 
     def __init__(self, real, calls: int):
         self.real, self.calls, self.model_id = real, calls, real.model_id
@@ -366,9 +366,9 @@ def test_opening_while_another_writer_holds_the_lock_leaves_its_chunks_alone(dat
 
 
 def test_a_document_whose_write_stopped_midway_is_absent_and_the_next_build_indexes_it_fully(
-        data, make_index, embeddings):
+        data, make_index, fake_embeddings):
     (data / "long.txt").write_text("一、概况\n" + "".join(f"第{i}项工作稳步推进，成效明显。" for i in range(60)), "utf-8")
-    index = make_index(embeddings=FailingEmbeddings(embeddings, calls=2), embedding_batch_size=2,
+    index = make_index(embeddings=FailingEmbeddings(fake_embeddings, calls=2), embedding_batch_size=2,
                        chunk_max_chars=40)
 
     with pytest.raises(ConnectionError):
