@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from index.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from index.store import StoredChunk
 
 
 class InputError(UserFacingError, ValueError):
@@ -24,6 +28,11 @@ class Source:
     end: int
     score: float
     cited: list[str] = field(default_factory=list)  # sentences of ``text`` the answer quotes
+
+    @classmethod
+    def from_chunk(cls, n: int, chunk: StoredChunk, score: float = 0.0, cited: list[str] | None = None) -> Source:
+        meta = chunk.meta
+        return cls(n, meta.doc_id, meta.section_path, chunk.text, meta.start, meta.end, score, cited or [])
 
     def to_dict(self) -> dict:
         return {"n": self.n, "doc": self.doc, "section": self.section, "text": self.text,

@@ -94,7 +94,7 @@ def test_narrow_question_gets_one_or_two_sentences(report_bot):
 ])
 def test_a_question_that_names_a_period_is_steered_to_that_period(report_bot, question, period):
     turn = report_bot.prepare(question)
-    assert {h.metadata["period"] for h in turn.hits} <= {period, ""}
+    assert {h.chunk.meta.period for h in turn.hits} <= {period, ""}
 
 
 def test_a_question_without_period_draws_on_both_and_says_which_is_which(report_bot):
@@ -174,9 +174,9 @@ def test_bad_question_gets_a_clear_chinese_message(report_bot, question, message
 def test_retriever_is_a_langchain_retriever(report_bot):
     from langchain_core.retrievers import BaseRetriever
 
-    from bot.retrieval import HybridRetriever
+    from bot.stages.retrieve import HybridRetriever
 
-    retriever = HybridRetriever(search=report_bot.search, k=3)
+    retriever = HybridRetriever(search=report_bot.retriever.search, k=3)
     assert isinstance(retriever, BaseRetriever)
     documents = retriever.invoke("秸秆综合利用")
     assert len(documents) == 3

@@ -6,9 +6,10 @@ import re
 import pytest
 from tests.conftest import free_port
 
-from bot.chain import LLM_FALLBACK_NOTICE, Bot
+from bot.chain import Bot
 from bot.llm import LLMAnswerer
 from bot.settings import Settings
+from bot.stages.write_llm import LLM_FALLBACK_NOTICE
 from bot.types import Answer
 from prompts import load_prompt
 

@@ -1,10 +1,54 @@
-"""Write the extractive answer and the refusal in plain Chinese, with [n] citations."""
+"""Write: the answer, the overview and the refusal in plain Chinese, with numbered sources cited as [n]."""
 from __future__ import annotations
 
-from bot.extractive import Extract
+from bot.evidence import TermWeights
 from bot.query import QuestionInfo
-from bot.types import Source
+from bot.stages.extract import Extract
+from bot.stages.plan import Plan
+from bot.stages.retrieve import Hit
+from bot.stages.understand import Question
+from bot.types import Answer, Source
 
+REFUSAL_SOURCES = 3  # closest passages shown with a refusal
+
+
+class Writer:
+    def __init__(self, weights: TermWeights, sources_k: int):
+        self.weights = weights
+        self.sources_k = sources_k
+
+    def write(self, asked: Question, plan: Plan, hits: list[Hit], extract: Extract) -> Answer:
+        if plan.route == "overview" and extract.sentences:
+            sources = [Source.from_chunk(i + 1, s.chunk, cited=[s.text]) for i, s in enumerate(extract.sentences)]
+            return Answer(compose_overview(sources), False, asked.text, sources)
+        if plan.route in ("refuse", "overview"):  # (an overview of parts without numbered sections)
+            return self.refusal(asked, hits)
+        sources = self.sources(asked.info, hits, extract)
+        return Answer(compose_answer(asked.info, extract, sources), False, asked.text, sources)
+
+    def refusal(self, asked: Question, hits: list[Hit]) -> Answer:
+        sources = [Source.from_chunk(i + 1, h.chunk, h.score) for i, h in enumerate(hits[:REFUSAL_SOURCES])]
+        return Answer(compose_refusal(asked.info, sources), True, asked.text, sources)
+
+    def sources(self, info: QuestionInfo, hits: list[Hit], extract: Extract) -> list[Source]:
+        """Number the quoted chunks by retrieval rank (best first), then add the other top hits."""
+        sources: dict[str, Source] = {}
+        rank = {h.chunk.id: i for i, h in enumerate(hits)}
+        scores = {h.chunk.id: h.score for h in hits}
+        quoted = sorted({s.chunk.id: s.chunk for s in extract.sentences}.values(),
+                        key=lambda c: (rank.get(c.id, len(rank)), c.meta.ordinal))
+        for chunk in quoted:
+            sources[chunk.id] = Source.from_chunk(len(sources) + 1, chunk, scores.get(chunk.id, 0.0))
+        for sentence in extract.sentences:
+            sources[sentence.chunk.id].cited.append(sentence.text)
+        for hit in hits:
+            if len(sources) >= self.sources_k:
+                break
+            # Further reading, not quoted: only passages that share something with the question.
+            shares = info.english or self.weights.coverage(info, hit.chunk.embed_text) > 0
+            if hit.chunk.id not in sources and shares:
+                sources[hit.chunk.id] = Source.from_chunk(len(sources) + 1, hit.chunk, hit.score)
+        return list(sources.values())
 
 
 def _section_label(path: str) -> str:
@@ -24,14 +68,14 @@ def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) 
     groups: dict[str, list[str]] = {}
     sections: dict[str, list[str]] = {}
     for sentence in extract.sentences:
-        path = sentence.chunk.metadata.get("section_path", "")
+        path = sentence.chunk.meta.section_path
         part = path.split(" > ")[0] if path else ""
         groups.setdefault(part, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
         # A broad answer names the section it summarises, not each item it quotes from.
-        path = next((scope for scope in extract.scopes if path.startswith(scope)), path)
+        path = next((s.path for s in extract.summarised if path.startswith(s.path)), path)
         if path not in sections.setdefault(part, []):
             sections[part].append(path)
-    doc_titles = list(dict.fromkeys(s.chunk.metadata.get("doc_title", "") for s in extract.sentences))
+    doc_titles = list(dict.fromkeys(s.chunk.meta.doc_title for s in extract.sentences))
     doc_part = "《" + "》《".join(t for t in doc_titles if t) + "》" if any(doc_titles) else "报告"
     lines: list[str] = []
     # A masked figure is said to be withheld, never guessed; the sentence is quoted as written.

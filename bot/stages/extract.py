@@ -1,7 +1,8 @@
-"""Answer without an LLM: pick the report's own sentences that answer the question, cite each one.
+"""Extract: pick the report's own sentences that answer the question, as the plan says.
 
 Narrow questions get the one or two best sentences; broad ones the informative sentences of the
-whole matching section. Sentences are quoted verbatim, so every figure shown is in the cited text.
+whole planned sections; an overview the opening sentence of each section. Sentences are quoted
+verbatim, so every figure shown is in the cited text.
 """
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from dataclasses import dataclass, field
 
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
-from bot.retrieval import Hit
+from bot.stages.plan import Plan, Section
+from bot.stages.retrieve import Hit, Retrieved
 from index.chunking import split_sentences
-from index.store import StoredChunk
+from index.cleaning import MASK
+from index.keyword import KeywordIndex
+from index.store import ChunkStore, StoredChunk
 
-MASK = re.compile(r"\*+")
 _FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
 _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
 
 BROAD_MAX_SENTENCES = 8
 BROAD_MAX_CHARS = 600
 NARROW_MAX_SENTENCES = 2
+HOW_SENTENCE_COVERAGE = 0.75  # a sentence this close to a how-question says how by itself
 # A broad question focuses on the sentences about it when the section's title does not match it
 # but some sentence does; sentences then need most of the best one's coverage.
 FOCUS_TITLE_COVERAGE = 0.75
@@ -38,16 +42,17 @@ class Sentence:
 
     @property
     def key(self) -> tuple[str, int]:
-        return (self.chunk.metadata["doc_id"], self.start)
+        return (self.chunk.meta.doc_id, self.start)
 
 
 @dataclass
 class Extract:
-    """Chosen sentences in report order, grouped by the chunk they come from."""
+    """Chosen sentences in report order."""
 
     sentences: list[Sentence]
     withheld: bool  # the asked-for figure is masked in the report
-    scopes: list[str] = field(default_factory=list)  # section paths a broad answer summarises
+    # Sections summarised as a whole: the answer's lead names them rather than each item quoted.
+    summarised: list[Section] = field(default_factory=list)
 
 
 def sentences_of(chunk: StoredChunk) -> list[Sentence]:
@@ -57,27 +62,42 @@ def sentences_of(chunk: StoredChunk) -> list[Sentence]:
         text = piece.strip()
         if text:
             lead = len(piece) - len(piece.lstrip())
-            out.append(Sentence(text, chunk, chunk.metadata["start"] + relative + lead))
+            out.append(Sentence(text, chunk, chunk.meta.start + relative + lead))
         relative += len(piece)
     return out
 
 
 def is_heading_only(sentence: Sentence) -> bool:
     """The run-in heading itself ("（六）全力整治生态环境。"): the answer's lead names it already."""
-    return sentence.text.rstrip("。！？；") == sentence.chunk.metadata.get("section_title")
+    return sentence.text.rstrip("。！？；") == sentence.chunk.meta.section_title
 
 
 def is_factual(text: str) -> bool:
     return bool(_FACT.search(text))
 
 
-class ExtractiveAnswerer:
-    def __init__(self, weights: TermWeights, embeddings=None):
+class Extractor:
+    def __init__(self, weights: TermWeights, store: ChunkStore, keywords: KeywordIndex, embeddings=None):
         self.weights = weights
+        self.store = store  # the planned sections' chunks
+        self.keywords = keywords  # its chunks are the whole corpus, for an overview's sections
         self.embeddings = embeddings  # scores sentences for questions that share no words (English)
 
+    def extract(self, info: QuestionInfo, plan: Plan, found: Retrieved) -> Extract:
+        if plan.route == "refuse":
+            return Extract([], False)
+        if plan.route == "overview":
+            return self.openings(plan.parts)
+        if plan.route == "broad":
+            return self.broad(info, plan.sections)
+        extract = self.narrow(info, found.hits, found.vector)
+        if plan.route == "how" and not any(
+                self.weights.coverage(info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
+            return self.broad(info, plan.sections)  # no single sentence says how: the section's measures
+        return extract
+
     def score(self, info: QuestionInfo, sentence: Sentence) -> float:
-        return self.weights.coverage(info, sentence.chunk.metadata.get("section_title", "") + sentence.text) * 0.3 + \
+        return self.weights.coverage(info, sentence.chunk.meta.section_title + sentence.text) * 0.3 + \
             self.weights.coverage(info, sentence.text)
 
     def narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None) -> Extract:
@@ -103,55 +123,81 @@ class ExtractiveAnswerer:
                 break
             adds_terms = any(t in other.text and t not in best.text for t in info.terms)
             # For a figure, the same measure reported in another section is worth showing too.
-            elsewhere = info.asks_quantity and other.chunk.metadata["section_id"] != best.chunk.metadata["section_id"]
+            elsewhere = info.asks_quantity and other.chunk.meta.section_id != best.chunk.meta.section_id
             if other.score >= 0.8 * best.score and (adds_terms or elsewhere):
                 chosen.append(other)
         chosen.sort(key=lambda s: s.key)
         return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
 
-    def broad(self, info: QuestionInfo, sections: list[list[StoredChunk]], scopes: list[str]) -> Extract:
+    def broad(self, info: QuestionInfo, sections: tuple[Section, ...]) -> Extract:
         """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
-        named: list[str] = []
-        for index, (chunks, scope) in enumerate(zip(sections, scopes)):
-            pool = [s for c in chunks for s in sentences_of(c)
-                    if not (is_heading_only(s) and s.chunk.metadata["section_id"] == s.chunk.metadata["topic_id"])]
+        summarised: list[Section] = []
+        for index, section in enumerate(sections):
+            pool = [s for c in self.store.chunks_where(section.where) for s in sentences_of(c)
+                    if not (is_heading_only(s) and s.chunk.meta.section_id == s.chunk.meta.topic_id)]
             # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
-            numbered = " > " in scope
-            if numbered and self.weights.coverage(info, scope.split(" > ")[-1]) < FOCUS_TITLE_COVERAGE:
+            if self._is_about(info, section):
+                summarised.append(section)
+            else:
                 # The question may be about something inside the section ("秸秆禁烧" in "生态环境"), not
-                # the section itself: then keep the sentences that are about it.
-                coverage = {id(s): self.weights.coverage(info, s.text) for s in pool}
-                best = max(coverage.values(), default=0.0)
-                if best >= FOCUS_STRONG_COVERAGE:
-                    floor = max(FOCUS_SENTENCE_COVERAGE, FOCUS_RELATIVE * best)
-                    pool = [s for s in pool if coverage[id(s)] >= floor]
-                    scope = ""  # the lead then names the sentences' own sections
+                # the section itself: then the sentences about it are quoted, under their own sections.
+                on_topic = self._on_topic(info, pool)
+                if on_topic:
+                    pool = on_topic
                 elif index > 0:
                     continue  # a second section only earns its place with sentences on the topic
-            for s in pool:
-                s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
-                if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
-                    s.score += 0.3
-            ranked = sorted(pool, key=lambda s: -s.score)
-            picked: list[Sentence] = []
-            used = 0
-            for s in ranked:
-                if len(picked) >= per_section:
-                    break
-                if picked and (used + len(s.text) > char_budget or s.score <= 0.05):
-                    continue
-                picked.append(s)
-                used += len(s.text)
-            chosen.extend(picked)
-            if scope:
-                named.append(scope)
+                else:
+                    summarised.append(section)
+            chosen.extend(self._pick(info, pool, per_section, char_budget))
         chosen.sort(key=lambda s: s.key)
         best = max(chosen, key=lambda s: s.score, default=None)
         withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
-        return Extract(chosen, withheld, named)
+        return Extract(chosen, withheld, summarised)
+
+    def _is_about(self, info: QuestionInfo, section: Section) -> bool:
+        return not section.numbered or self.weights.coverage(info, section.title) >= FOCUS_TITLE_COVERAGE
+
+    def _on_topic(self, info: QuestionInfo, pool: list[Sentence]) -> list[Sentence]:
+        """The sentences about the question, when one is clearly about it; else none."""
+        coverage = {id(s): self.weights.coverage(info, s.text) for s in pool}
+        best = max(coverage.values(), default=0.0)
+        if best < FOCUS_STRONG_COVERAGE:
+            return []
+        floor = max(FOCUS_SENTENCE_COVERAGE, FOCUS_RELATIVE * best)
+        return [s for s in pool if coverage[id(s)] >= floor]
+
+    def _pick(self, info: QuestionInfo, pool: list[Sentence], most: int, char_budget: int) -> list[Sentence]:
+        """The best sentences of one section, facts first, within its share of the answer."""
+        for s in pool:
+            s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
+            if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
+                s.score += 0.3
+        picked: list[Sentence] = []
+        used = 0
+        for s in sorted(pool, key=lambda s: -s.score):
+            if len(picked) >= most:
+                break
+            if picked and (used + len(s.text) > char_budget or s.score <= 0.05):
+                continue
+            picked.append(s)
+            used += len(s.text)
+        return picked
+
+    def openings(self, parts: tuple[str, ...]) -> Extract:
+        """The opening sentence of each numbered section of the parts, in report order."""
+        firsts: dict[tuple[str, int], StoredChunk] = {}
+        for chunk in self.keywords.chunks:
+            meta = chunk.meta
+            part, _, rest = meta.section_path.partition(" > ")
+            if part in parts and rest:
+                key = (meta.doc_id, meta.topic_id)
+                if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
+                    firsts[key] = chunk
+        chunks = sorted(firsts.values(), key=lambda c: (c.meta.doc_id, c.meta.ordinal))
+        return Extract([Sentence(c.text.split("。", 1)[0] + "。", c, c.meta.start) for c in chunks], False)
 
     def _by_similarity(self, hits: list[Hit], query_vector: list[float]) -> Extract:
         """Without shared words, the sentences closest to the question in the embedding space."""

@@ -1,0 +1,124 @@
+"""Plan the answer: refuse, list a whole part's sections, quote a sentence or two, or summarise whole
+sections; and which sections. Every choice of what a broad answer covers is made here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.evidence import TermWeights
+from bot.query import QuestionInfo
+from bot.stages.gate import Evidence
+from bot.stages.retrieve import Hit
+from bot.stages.scope import Scope
+from index.keyword import KeywordIndex
+
+# refuse: the reports do not cover it; overview: the sections of whole parts; narrow: the best sentences;
+# how: the best sentences, or the section's measures when no sentence says how; broad: whole sections.
+Route = Literal["refuse", "overview", "narrow", "how", "broad"]
+
+ITEM_TITLE_COVERAGE = 0.5  # an item's own title this close to the question: the item, not its section
+HOW_TITLE_COVERAGE = 0.5
+OTHER_PHASE_COVERAGE = 0.9  # relative to the best hit: the other phase's section is on the topic too
+PART_TITLE_COVERAGE = 0.99
+
+
+@dataclass(frozen=True)
+class Section:
+    """A stretch of one report quoted as a whole: a numbered section (（一）…) or one of its
+    enumerated items ("二是…")."""
+
+    doc_id: str
+    level: Literal["topic_id", "section_id"]
+    id: int
+    path: str  # the section path the answer's lead names
+
+    @property
+    def where(self) -> dict:
+        return {"$and": [{"doc_id": self.doc_id}, {self.level: self.id}]}
+
+    @property
+    def title(self) -> str:
+        return self.path.split(" > ")[-1]
+
+    @property
+    def numbered(self) -> bool:
+        """Below a part heading; not a paragraph that sits under the part heading itself."""
+        return " > " in self.path
+
+
+@dataclass(frozen=True)
+class Plan:
+    route: Route
+    sections: tuple[Section, ...] = ()  # broad: summarised; how: quoted when no sentence says how
+    parts: tuple[str, ...] = ()  # overview: the top-level parts ("二、2022年下半年工作计划") listed
+
+    @property
+    def llm_may_write(self) -> bool:
+        """Refusals and overviews are written by rule; an answer from passages may be the LLM's."""
+        return self.route in ("narrow", "how", "broad")
+
+
+class Planner:
+    def __init__(self, weights: TermWeights, keywords: KeywordIndex):
+        self.weights = weights
+        self.keywords = keywords  # its chunks are the whole corpus, for the report's parts
+
+    def plan(self, info: QuestionInfo, scope: Scope, hits: list[Hit], evidence: Evidence) -> Plan:
+        parts = self._overview_parts(info, scope)
+        if parts:
+            return Plan("overview", parts=tuple(parts))
+        if not evidence.passes:
+            return Plan("refuse")
+        if info.broad and not info.english:
+            return Plan("broad", self._sections(info, scope, hits))
+        if info.asks_how and not info.asks_quantity:
+            # "下半年怎么建设美丽乡村" and "二是加快推进建设美丽乡村": a section about exactly this holds
+            # the measures, should no single sentence say how.
+            sections = self._sections(info, scope, hits)
+            if self.weights.coverage(info, sections[0].title) >= HOW_TITLE_COVERAGE:
+                return Plan("how", sections)
+        return Plan("narrow")
+
+    def _section_of(self, info: QuestionInfo, hit: Hit) -> Section:
+        """The enumerated item ("二是…") when its own title matches the question, otherwise the whole
+        numbered section (（一）…) it belongs to."""
+        meta = hit.chunk.meta
+        in_item = meta.section_id != meta.topic_id
+        if in_item and self.weights.coverage(info, meta.section_title) >= ITEM_TITLE_COVERAGE:
+            return Section(meta.doc_id, "section_id", meta.section_id, meta.section_path)
+        topic_path = " > ".join(meta.section_path.split(" > ")[:2]) if in_item else meta.section_path
+        return Section(meta.doc_id, "topic_id", meta.topic_id, topic_path)
+
+    def _sections(self, info: QuestionInfo, scope: Scope, hits: list[Hit]) -> tuple[Section, ...]:
+        """The best hit's section, plus the other phase's when the question names none."""
+        best = hits[0]
+        sections = [self._section_of(info, best)]
+        if not scope.phase:
+            best_coverage = self.weights.coverage(info, best.chunk.embed_text)
+            for hit in hits[1:3]:
+                if hit.chunk.meta.phase == best.chunk.meta.phase:
+                    continue
+                if self.weights.coverage(info, hit.chunk.embed_text) >= OTHER_PHASE_COVERAGE * best_coverage:
+                    section = self._section_of(info, hit)
+                    if section.path not in [s.path for s in sections]:
+                        sections.append(section)
+                    break
+        return tuple(sections)
+
+    def _overview_parts(self, info: QuestionInfo, scope: Scope) -> list[str]:
+        """Top-level parts the question asks about as a whole: it names only their phase ("下半年有哪些
+        计划"), or only words of their title ("2023年有什么安排")."""
+        if info.english or not (info.broad or scope.phase or not info.terms):
+            return []
+        phases: dict[str, str] = {}
+        for chunk in self.keywords.chunks:
+            path = chunk.meta.section_path
+            if path:
+                phases.setdefault(path.split(" > ")[0], chunk.meta.phase)
+        if info.terms:
+            named = [p for p in phases if self.weights.coverage(info, p) >= PART_TITLE_COVERAGE]
+        else:
+            named = list(phases) if scope.phase else []
+        if scope.phase:
+            named = [p for p in named if phases[p] == scope.phase]
+        return named

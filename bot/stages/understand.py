@@ -1,0 +1,67 @@
+"""Understand the question: normalise what was typed, read it, rewrite a follow-up to stand alone."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.followup import normalise_history, resolve_followup
+from bot.llm import LLMUnavailable
+from bot.query import QuestionInfo, analyse, normalise_question
+from bot.settings import Settings
+from bot.types import InputError
+from index.keyword import Tokenizer
+
+log = logging.getLogger(__name__)
+
+Condense = Callable[[str, list[dict]], str]  # (follow-up, history) -> a standalone question
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # as searched: normalised, a follow-up rewritten to stand alone
+    info: QuestionInfo
+    history: list[dict]  # the conversation as clean text, capped
+
+
+class QuestionReader:
+    def __init__(self, settings: Settings, tokenizer: Tokenizer, condense: Condense | None = None):
+        self.settings = settings
+        self.tokenizer = tokenizer
+        self.condense = condense  # an LLM's rewrite of follow-ups, preferred to the rule-based one
+
+    def read(self, question: object, history: list | None) -> tuple[str, list[dict]]:
+        """The question and the history as clean text; raises InputError with a Chinese message."""
+        text = normalise_question(question, self.settings.max_question_chars)
+        return text, normalise_history(history, self.settings.history_turns, self.settings.max_history_chars)
+
+    def understand(self, text: str, history: list[dict]) -> Question:
+        info = analyse(text, self.tokenizer)
+        if history:
+            rewritten = self._rewrite(text, info, history)
+            if rewritten != text:
+                text, info = rewritten, analyse(rewritten, self.tokenizer)
+        return Question(text, info, history)
+
+    def _rewrite(self, text: str, info: QuestionInfo, history: list[dict]) -> str:
+        tokenize = lambda q: analyse(q, self.tokenizer).tokens  # noqa: E731
+        rewritten = resolve_followup(text, info.tokens, history, tokenize)
+        if rewritten != text and self.condense is not None:
+            try:
+                condensed = self.condense(text, history)
+                if condensed:
+                    return normalise_question(condensed, self.settings.max_question_chars)
+            except LLMUnavailable as exc:
+                log.warning("condense failed, using rule-based rewrite: %s", exc)
+            except Exception as exc:  # a bad condensed question must not break the turn
+                log.warning("condensed question rejected: %s", exc)
+        return self._within_cap(rewritten, text) if rewritten != text else text
+
+    def _within_cap(self, rewritten: str, typed: str) -> str:
+        """A rewritten question obeys the same rules as a typed one: it is cut to the length cap (the
+        topic it carries comes from the history, which the user did not type just now)."""
+        cap = self.settings.max_question_chars
+        try:
+            return normalise_question(rewritten[:cap], cap)
+        except InputError:
+            return typed
