@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from bot.query import GENERIC_WORDS, clean_text, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
+from bot.messages import message_text
+from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
 from index.keyword import STOPWORDS
 from index.numerals import cn_to_int
 from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _PLAN_PERIOD
@@ -17,59 +18,6 @@ _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
-
-
-def message_text(content) -> str:
-    """OpenAI-style content is a string or a list of parts ({"type": "text", "text": ...}). Only text
-    is read: any other part (a file, an image) counts as nothing."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(_part_text(p) for p in content)
-    return _part_text(content)
-
-
-def _part_text(part) -> str:
-    if isinstance(part, str):
-        return part
-    if isinstance(part, dict) and isinstance(part.get("text"), str):
-        return part["text"]
-    return ""
-
-
-def normalise_history(history, max_turns: int, max_chars: int | None = None) -> list[dict]:
-    """Keep well-formed user/assistant messages of the last ``max_turns`` exchanges, as clean text.
-
-    With ``max_chars`` at most that much text is kept, the most recent first: the oldest message kept
-    loses its beginning, older ones are dropped. Every way in (API, OpenAI endpoint, chat page) passes here.
-    """
-    messages: list[dict] = []
-    for item in history or []:
-        if isinstance(item, (list, tuple)) and len(item) == 2:  # [user, assistant] pairs
-            messages.append({"role": "user", "content": message_text(item[0])})
-            messages.append({"role": "assistant", "content": message_text(item[1])})
-        elif isinstance(item, dict) and item.get("role") in ("user", "assistant"):
-            if (item.get("metadata") or {}).get("title"):
-                continue  # UI side blocks (sources), not conversation
-            messages.append({"role": item["role"], "content": message_text(item.get("content"))})
-    user_positions = [i for i, m in enumerate(messages) if m["role"] == "user"]
-    if len(user_positions) > max_turns:
-        messages = messages[user_positions[-max_turns]:]
-    if max_chars is not None:
-        messages = _most_recent_text(messages, max_chars)
-    return [{"role": m["role"], "content": clean_text(m["content"])} for m in messages]
-
-
-def _most_recent_text(messages: list[dict], max_chars: int) -> list[dict]:
-    kept: list[dict] = []
-    budget = max_chars
-    for message in reversed(messages):
-        if budget <= 0:
-            break
-        text = message["content"][-budget:]
-        kept.append({**message, "content": text})
-        budget -= len(text)
-    return kept[::-1]
 
 
 def is_elliptical(question: str, tokens: list[str]) -> bool:

@@ -149,7 +149,7 @@ def test_follow_up_asking_for_the_second_point_picks_that_point(report_bot):
 
 
 def test_history_is_capped_to_the_configured_turns(report_bot):
-    from bot.followup import normalise_history
+    from bot.messages import normalise_history
 
     history = []
     for i in range(10):

@@ -183,7 +183,7 @@ def test_a_lone_surrogate_in_the_chat_gets_a_chinese_reply(report_bot):
 
 # --- history caps ---------------------------------------------------------------------------------
 def test_history_keeps_the_most_recent_text_within_the_cap():
-    from bot.followup import normalise_history
+    from bot.messages import normalise_history
 
     history = [{"role": "user", "content": "甲" * 3000}, {"role": "assistant", "content": "乙" * 3000},
                {"role": "user", "content": "丙\x00" * 500}, {"role": "assistant", "content": "丁\ud800"}]

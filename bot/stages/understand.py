@@ -5,8 +5,9 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from bot.followup import normalise_history, resolve_followup
+from bot.followup import resolve_followup
 from bot.llm import LLMUnavailable
+from bot.messages import normalise_history
 from bot.query import QuestionInfo, analyse, normalise_question
 from bot.settings import Settings
 from bot.types import InputError
