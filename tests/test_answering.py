@@ -1,4 +1,8 @@
-"""The answering chain on the bundled report: real Chroma, real embedding model, no LLM."""
+"""The answering chain on the bundled report: real Chroma, real embedding model, no LLM.
+
+The follow-up tests check the rewrite and where it leads, so the stand-in embedding model serves them.
+The whole-dev-set checks and the command lines are slow (``-m slow``).
+"""
 from __future__ import annotations
 
 import json
@@ -34,6 +38,7 @@ def dev_results(report_bot):
     return evaluate(report_bot, load_items(DEV_SET), k=3)
 
 
+@pytest.mark.slow
 def test_dev_set_meets_the_quality_bars(dev_results):
     overall, _by_kind, results = dev_results
     failing = [(r.item["id"], r.rank, r.problems) for r in results if r.problems]
@@ -45,6 +50,7 @@ def test_dev_set_meets_the_quality_bars(dev_results):
     assert overall["masked_honesty"] == 1.0, failing
 
 
+@pytest.mark.slow
 def test_no_answer_contains_a_figure_missing_from_its_cited_sources(report_bot):
     from bot.eval import load_items
 
@@ -124,26 +130,26 @@ def test_question_the_report_does_not_cover_is_refused_plainly_with_closest_sect
     assert answer.sources
 
 
-def test_follow_up_swaps_the_period_and_keeps_the_topic(report_bot):
-    first = report_bot.ask(CARD_QUESTION)
+def test_follow_up_swaps_the_period_and_keeps_the_topic(fake_report_bot):
+    first = fake_report_bot.ask(CARD_QUESTION)
     history = [{"role": "user", "content": CARD_QUESTION}, {"role": "assistant", "content": first.answer}]
-    answer = report_bot.ask("那下半年呢？", history)
+    answer = fake_report_bot.ask("那下半年呢？", history)
     assert answer.question == "下半年生态环境有什么安排？"
     assert not answer.refused
     assert any(ENV_PLAN_SECTION in s.section for s in answer.sources if s.cited)
 
 
-def test_follow_up_with_a_demonstrative_carries_the_topic(report_bot):
+def test_follow_up_with_a_demonstrative_carries_the_topic(fake_report_bot):
     history = [["上半年疫情防控做了什么？", "组建流调、核酸采样等队伍，推进疫苗接种。"]]
-    answer = report_bot.ask("下半年对这方面有什么要求？", history)
+    answer = fake_report_bot.ask("下半年对这方面有什么要求？", history)
     assert "疫情防控" in answer.question
     assert any("发热门诊" in s.text for s in answer.sources[:3])
 
 
-def test_follow_up_asking_for_the_second_point_picks_that_point(report_bot):
+def test_follow_up_asking_for_the_second_point_picks_that_point(fake_report_bot):
     history = [{"role": "user", "content": "下半年生态环境有什么安排？"}]
-    history.append({"role": "assistant", "content": report_bot.ask(history[0]["content"]).answer})
-    answer = report_bot.ask("具体说说第二点", history)
+    history.append({"role": "assistant", "content": fake_report_bot.ask(history[0]["content"]).answer})
+    answer = fake_report_bot.ask("具体说说第二点", history)
     assert "河湖长" in answer.question
     assert "河湖长" in answer.answer
 
@@ -203,6 +209,7 @@ def run_cli(args, report_settings, **kwargs):
                           timeout=300, **kwargs)
 
 
+@pytest.mark.slow
 def test_cli_json_has_exactly_the_documented_fields(report_index, report_settings, tmp_path):
     history = tmp_path / "history.json"
     history.write_text(json.dumps([{"role": "user", "content": CARD_QUESTION},
@@ -215,12 +222,14 @@ def test_cli_json_has_exactly_the_documented_fields(report_index, report_setting
     assert "下半年" in data["question"]
 
 
+@pytest.mark.slow
 def test_cli_rejects_an_empty_question_with_a_message(report_index, report_settings):
     result = run_cli(["-m", "bot", "ask", " "], report_settings)
     assert result.returncode == 2
     assert "请输入问题" in result.stderr
 
 
+@pytest.mark.slow
 def test_eval_cli_prints_the_metrics_table(report_index, report_settings):
     result = run_cli(["-m", "bot.eval", str(DEV_SET), "--k", "3"], report_settings)
     assert result.returncode == 0, result.stderr
