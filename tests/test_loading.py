@@ -469,6 +469,7 @@ def load_in_child(path: Path, **limits) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, limits, reason_zh", [
     ("bomb", {}, r"文件解压后过大（约 102\d MB，上限 50 MB），可能是异常文件"),
     ("paragraphs", {}, r"文件解压后过大（约 20\d MB，上限 50 MB），可能是异常文件"),
@@ -483,6 +484,7 @@ def test_the_issues_decompression_bombs_are_refused_with_little_memory(bombs, na
     assert measured["growth_mb"] < 500
 
 
+@pytest.mark.slow
 def test_a_docx_whose_zip_directory_understates_a_size_is_read_no_further(bombs, tmp_path):
     data = bytearray(bombs["paragraphs"].read_bytes())
     entry = data.rindex(b"word/document.xml") - 46  # the central directory is last in a zip

@@ -247,6 +247,7 @@ def cli_env(tmp_path, data) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_the_cli_builds_lists_and_removes(cli_env, data):
     built = run_cli("build", env=cli_env)
     assert built.returncode == 0, built.stderr
@@ -272,6 +273,7 @@ def test_the_cli_builds_lists_and_removes(cli_env, data):
     assert missing.returncode == 1 and "no document 'culture.md'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_cli_builds_named_paths_and_reports_bad_files(cli_env, data, tmp_path):
     (data / "broken.pdf").write_bytes(b"%PDF-1.7 nothing else")
 
@@ -284,6 +286,7 @@ def test_the_cli_builds_named_paths_and_reports_bad_files(cli_env, data, tmp_pat
     assert only_bad.returncode == 1
 
 
+@pytest.mark.slow
 def test_the_cli_says_the_index_is_busy_while_another_writer_holds_it(cli_env, data):
     with write_lock(Path(cli_env["QA_INDEX_DIR"])):
         busy = run_cli("build", env=cli_env)
@@ -293,6 +296,7 @@ def test_the_cli_says_the_index_is_busy_while_another_writer_holds_it(cli_env, d
     assert run_cli("build", env=cli_env).returncode == 0
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_an_index_built_with_another_model(cli_env, data):
     assert run_cli("build", env=cli_env).returncode == 0
     other = dict(cli_env, QA_EMBEDDING_PROVIDER="openai", QA_EMBEDDING_BASE_URL="http://127.0.0.1:9/v1")
@@ -556,6 +560,7 @@ def test_uploads_are_staged_under_the_index_folder_and_leftovers_are_cleared_on_
 
 # --- a damaged store -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_corrupt_store_is_reported_in_one_line_and_rebuild_moves_it_aside(cli_env, data):
     store_dir = Path(cli_env["QA_INDEX_DIR"]) / "chroma"
     store_dir.mkdir(parents=True)
