@@ -2,7 +2,8 @@
 
 Any question (surrogates, control characters, huge), any history shape (wrong roles, parts, file parts,
 nested junk) and any bytes: never a 500, always the API's own JSON error with a Chinese message, a capped
-question when answered, and an index no request changes.
+question when answered, and an index no request changes. What is checked is the API's handling, not
+what the answers say, so the bot searches with the stand-in embedding model (see tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -75,6 +76,16 @@ raw_bodies = st.one_of(
 
 
 # --- the app --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def report_bot(fake_report_bot):
+    return fake_report_bot
+
+
+@pytest.fixture(scope="module")
+def report_settings(fake_report_settings):
+    return fake_report_settings
+
+
 @pytest.fixture(scope="module")
 def api(report_bot, report_settings):
     app = create_app(report_bot, report_settings, ui=False)

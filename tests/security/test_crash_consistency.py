@@ -25,6 +25,8 @@ import pytest
 
 from tests.conftest import REPORT, ROOT, free_port
 
+pytestmark = pytest.mark.slow
+
 ADMIN_TOKEN = "crash-test-admin-token"
 BATCH = 8
 WRITTEN_BATCHES = 4  # passage requests answered before the server stalls
