@@ -94,9 +94,16 @@ def report_settings(tmp_path_factory):
     return Settings(index_dir=tmp_path_factory.mktemp("report-index"), data_dir=REPORT.parent)
 
 
+def pytest_collection_modifyitems(items):
+    """Indexing the bundled report with the real model takes over 20 s of CPU: tests needing it are slow."""
+    for item in items:
+        if "report_index" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def report_index(report_settings, embeddings):
-    """The bundled report indexed once per test session (read-only for tests)."""
+    """The bundled report indexed once per test session with the real model (read-only for tests)."""
     from index.components import open_index
 
     components = open_index(report_settings, embeddings=embeddings)

@@ -1,7 +1,7 @@
 """The answering chain on the bundled report: real Chroma, real embedding model, no LLM.
 
-The follow-up tests check the rewrite and where it leads, so the stand-in embedding model serves them.
-The whole-dev-set checks and the command lines are slow (``-m slow``).
+Tests on the real model are slow (see tests/conftest.py). The follow-up and input tests check the
+rewrite, its caps and the checks before search, so the stand-in embedding model serves them.
 """
 from __future__ import annotations
 
@@ -154,14 +154,14 @@ def test_follow_up_asking_for_the_second_point_picks_that_point(fake_report_bot)
     assert "河湖长" in answer.answer
 
 
-def test_history_is_capped_to_the_configured_turns(report_bot):
+def test_history_is_capped_to_the_configured_turns(fake_report_bot):
     from bot.messages import normalise_history
 
     history = []
     for i in range(10):
         history += [{"role": "user", "content": f"问题{i}"}, {"role": "assistant", "content": f"回答{i}"}]
-    kept = normalise_history(history, report_bot.settings.history_turns)
-    assert len(kept) == 2 * report_bot.settings.history_turns
+    kept = normalise_history(history, fake_report_bot.settings.history_turns)
+    assert len(kept) == 2 * fake_report_bot.settings.history_turns
     assert kept[-1]["content"] == "回答9"
 
 
@@ -171,9 +171,9 @@ def test_history_is_capped_to_the_configured_turns(report_bot):
     ("生态" * 300, "问题太长"),
     ("生态环境\x00做了什么", "控制字符"),
 ])
-def test_bad_question_gets_a_clear_chinese_message(report_bot, question, message):
+def test_bad_question_gets_a_clear_chinese_message(fake_report_bot, question, message):
     with pytest.raises(InputError) as caught:
-        report_bot.ask(question)
+        fake_report_bot.ask(question)
     assert message in caught.value.message_zh
 
 
