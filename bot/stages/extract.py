@@ -13,9 +13,9 @@ from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.stages.plan import Plan, Section
 from bot.stages.retrieve import Hit, Retrieved
-from index.chunking import split_sentences
 from index.cleaning import MASK
 from index.keyword import KeywordIndex
+from index.sentences import split_sentences
 from index.store import ChunkStore, StoredChunk
 
 _FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
@@ -158,7 +158,7 @@ class Extractor:
         return Extract(chosen, withheld, summarised)
 
     def _is_about(self, info: QuestionInfo, section: Section) -> bool:
-        return not section.numbered or self.weights.coverage(info, section.title) >= FOCUS_TITLE_COVERAGE
+        return not section.numbered or self.weights.coverage(info, section.path.title) >= FOCUS_TITLE_COVERAGE
 
     def _on_topic(self, info: QuestionInfo, pool: list[Sentence]) -> list[Sentence]:
         """The sentences about the question, when one is clearly about it; else none."""
@@ -191,8 +191,7 @@ class Extractor:
         firsts: dict[tuple[str, int], StoredChunk] = {}
         for chunk in self.keywords.chunks:
             meta = chunk.meta
-            part, _, rest = meta.section_path.partition(" > ")
-            if part in parts and rest:
+            if meta.path.part in parts and meta.path.within_part:
                 key = (meta.doc_id, meta.topic_id)
                 if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
                     firsts[key] = chunk

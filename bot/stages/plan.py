@@ -11,6 +11,7 @@ from bot.stages.gate import Evidence
 from bot.stages.retrieve import Hit
 from bot.stages.scope import Scope
 from index.keyword import KeywordIndex
+from index.section_path import SectionPath
 
 # refuse: the reports do not cover it; overview: the sections of whole parts; narrow: the best sentences;
 # how: the best sentences, or the section's measures when no sentence says how; broad: whole sections.
@@ -30,20 +31,16 @@ class Section:
     doc_id: str
     level: Literal["topic_id", "section_id"]
     id: int
-    path: str  # the section path the answer's lead names
+    path: SectionPath  # what the answer's lead names
 
     @property
     def where(self) -> dict:
         return {"$and": [{"doc_id": self.doc_id}, {self.level: self.id}]}
 
     @property
-    def title(self) -> str:
-        return self.path.split(" > ")[-1]
-
-    @property
     def numbered(self) -> bool:
         """Below a part heading; not a paragraph that sits under the part heading itself."""
-        return " > " in self.path
+        return bool(self.path.within_part)
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ class Planner:
             # "下半年怎么建设美丽乡村" and "二是加快推进建设美丽乡村": a section about exactly this holds
             # the measures, should no single sentence say how.
             sections = self._sections(info, scope, hits)
-            if self.weights.coverage(info, sections[0].title) >= HOW_TITLE_COVERAGE:
+            if self.weights.coverage(info, sections[0].path.title) >= HOW_TITLE_COVERAGE:
                 return Plan("how", sections)
         return Plan("narrow")
 
@@ -85,9 +82,8 @@ class Planner:
         meta = hit.chunk.meta
         in_item = meta.section_id != meta.topic_id
         if in_item and self.weights.coverage(info, meta.section_title) >= ITEM_TITLE_COVERAGE:
-            return Section(meta.doc_id, "section_id", meta.section_id, meta.section_path)
-        topic_path = " > ".join(meta.section_path.split(" > ")[:2]) if in_item else meta.section_path
-        return Section(meta.doc_id, "topic_id", meta.topic_id, topic_path)
+            return Section(meta.doc_id, "section_id", meta.section_id, meta.path)
+        return Section(meta.doc_id, "topic_id", meta.topic_id, meta.path.topic if in_item else meta.path)
 
     def _sections(self, info: QuestionInfo, scope: Scope, hits: list[Hit]) -> tuple[Section, ...]:
         """The best hit's section, plus the other phase's when the question names none."""
@@ -112,9 +108,9 @@ class Planner:
             return []
         phases: dict[str, str] = {}
         for chunk in self.keywords.chunks:
-            path = chunk.meta.section_path
+            path = chunk.meta.path
             if path:
-                phases.setdefault(path.split(" > ")[0], chunk.meta.phase)
+                phases.setdefault(path.part, chunk.meta.phase)
         if info.terms:
             named = [p for p in phases if self.weights.coverage(info, p) >= PART_TITLE_COVERAGE]
         else:

@@ -8,6 +8,7 @@ from bot.stages.plan import Plan
 from bot.stages.retrieve import Hit
 from bot.stages.understand import Question
 from bot.types import Answer, Source
+from index.section_path import SectionPath
 
 REFUSAL_SOURCES = 3  # closest passages shown with a refusal
 
@@ -51,30 +52,39 @@ class Writer:
         return list(sources.values())
 
 
-def _section_label(path: str) -> str:
-    parts = [p for p in path.split(" > ") if p]
-    return "“" + " > ".join(parts[-2:]) + "”" if parts else "开头部分"
+def _section_label(path: SectionPath) -> str:
+    return "“" + path.last(2).text + "”" if path else "开头部分"
+
+
+def _within(path: SectionPath, section: SectionPath) -> bool:
+    return path.parts[:len(section.parts)] == section.parts
+
+
+def _by_part(extract: Extract, sources: list[Source]) -> tuple[dict[str, list[str]], dict[str, list[SectionPath]]]:
+    """The cited sentences and the sections to name, under the report part they come from, so that a
+    question naming no period still learns which are results and which are plans."""
+    number_of: dict[str, int] = {}
+    for source in sources:
+        for sentence in source.cited:
+            number_of.setdefault(sentence, source.n)
+    groups: dict[str, list[str]] = {}
+    sections: dict[str, list[SectionPath]] = {}
+    for sentence in extract.sentences:
+        path = sentence.chunk.meta.path
+        part = path.part
+        groups.setdefault(part, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
+        # A broad answer names the section it summarises, not each item it quotes from (text before
+        # the first heading has no section to name).
+        path = next((s.path for s in extract.summarised if s.path and _within(path, s.path)), path)
+        if path not in sections.setdefault(part, []):
+            sections[part].append(path)
+    return groups, sections
 
 
 def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) -> str:
     if not extract.sentences:
         return compose_refusal(info, sources)
-    number_of = {}
-    for source in sources:
-        for sentence in source.cited:
-            number_of.setdefault(sentence, source.n)
-    # Group sentences by the report part they come from, so that a question naming no period still
-    # learns which are results and which are plans.
-    groups: dict[str, list[str]] = {}
-    sections: dict[str, list[str]] = {}
-    for sentence in extract.sentences:
-        path = sentence.chunk.meta.section_path
-        part = path.split(" > ")[0] if path else ""
-        groups.setdefault(part, []).append(f"{sentence.text}[{number_of.get(sentence.text, 1)}]")
-        # A broad answer names the section it summarises, not each item it quotes from.
-        path = next((s.path for s in extract.summarised if path.startswith(s.path)), path)
-        if path not in sections.setdefault(part, []):
-            sections[part].append(path)
+    groups, sections = _by_part(extract, sources)
     doc_titles = list(dict.fromkeys(s.chunk.meta.doc_title for s in extract.sentences))
     doc_part = "《" + "》《".join(t for t in doc_titles if t) + "》" if any(doc_titles) else "报告"
     lines: list[str] = []
@@ -90,8 +100,7 @@ def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) 
         lines.append(f"{withheld}{doc_part}中的相关内容分属不同部分：")
         for part, items in groups.items():
             # Under its part's name, a section is named without the part again.
-            inner = "、".join(_section_label(" > ".join(path.split(" > ")[1:]))
-                             for path in sections[part] if " > " in path)
+            inner = "、".join(_section_label(path.within_part) for path in sections[part] if path.within_part)
             lines.append(f"{part or '开头'}" + (f"（{inner}）：" if inner else "："))
             lines.extend(f"- {s}" for s in items)
     return "\n".join(lines)
@@ -100,7 +109,7 @@ def compose_answer(info: QuestionInfo, extract: Extract, sources: list[Source]) 
 def compose_refusal(info: QuestionInfo, sources: list[Source]) -> str:
     focus = _focus(info)
     text = f"抱歉，报告中没有找到关于“{focus}”的内容。" if focus else "抱歉，报告中没有找到与这个问题相关的内容。"
-    closest = list(dict.fromkeys(_section_label(s.section) for s in sources if s.section))[:3]
+    closest = list(dict.fromkeys(_section_label(SectionPath.parse(s.section)) for s in sources if s.section))[:3]
     if closest:
         text += "\n与问题最接近的章节是：" + "、".join(closest) + "，可以换个问法或查看这些章节。"
     return text
@@ -120,10 +129,11 @@ def _focus(info: QuestionInfo) -> str:
 
 def compose_overview(sources: list[Source]) -> str:
     """The sections of the report's results or plans by title: a map to ask about one by one."""
-    parts = list(dict.fromkeys(s.section.split(" > ")[0] for s in sources))
+    paths = [SectionPath.parse(s.section) for s in sources]
+    parts = list(dict.fromkeys(path.part for path in paths))
     lines = [f"报告的“{'”“'.join(parts)}”部分共有 {len(sources)} 个方面："]
-    for source in sources:
-        title = source.section.split(" > ")[1]  # the section, even when its text starts in an item
-        lines.append(f"- {title}[{source.n}]")
+    for source, path in zip(sources, paths):
+        # The section, even when its text starts in an item.
+        lines.append(f"- {path.topic.title}[{source.n}]")
     lines.append("可以接着问其中任一方面的具体内容。")
     return "\n".join(lines)
