@@ -1,8 +1,9 @@
 """Shared fixtures: real Chroma, the bundled report, and two embedding models.
 
-The real bundled model serves the tests that check answer quality. Tests of wiring (escaping,
-streaming, status codes, follow-ups) use ``HashedBigramEmbeddings``: in-process, instant, and
-deterministic, yet similar texts still get similar vectors, so dense search keeps working.
+The real bundled model serves the tests that check answer quality (slow: see
+pytest_collection_modifyitems). Tests of wiring and bookkeeping (escaping, streaming, status codes,
+follow-ups, incremental builds) use ``HashedBigramEmbeddings``: in-process, instant and deterministic,
+yet similar texts still get similar vectors, so dense search keeps working.
 """
 from __future__ import annotations
 
