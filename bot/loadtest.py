@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from bot.bench import SAMPLE_QUESTIONS, percentile
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 BUILTIN_QUESTIONS = SAMPLE_QUESTIONS
 HEADER = f"{'clients':>7}  {'requests':>8}  {'answers/s':>9}  {'p50 ms':>8}  {'p95 ms':>8}  {'errors':>6}"
 
@@ -62,7 +61,6 @@ class Target:
 
 def load_questions(path: Path | None) -> list[dict]:
     """Request bodies: the ``q`` (and ``history``) of each line of a JSONL file, or built-in questions."""
-    path = path or (DEFAULT_QUESTIONS if DEFAULT_QUESTIONS.is_file() else None)
     if path is None:
         return [{"question": q} for q in BUILTIN_QUESTIONS]
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -148,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=parse_levels, default=[1, 8, 32, 64], help="concurrency levels, e.g. 1,8,32,64")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of each level")
     parser.add_argument("--max-requests", type=int, default=100_000, help="request cap per level")
-    parser.add_argument("--questions", type=Path, help="JSONL with a \"q\" per line (default: ../shared/eval/dev.jsonl)")
+    parser.add_argument("--questions", type=Path, help="JSONL with a \"q\" per line (default: a few built-in questions)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one request may take")
     args = parser.parse_args(argv)
     try:

@@ -34,10 +34,9 @@ def test_a_short_run_prints_a_table_without_errors(app, tmp_path):
         assert requests > 0 and rate > 0 and 0 < p50 <= p95 and errors == 0, row[0]
 
 
-def test_the_built_in_questions_serve_when_no_file_is_given(monkeypatch, tmp_path):
+def test_the_built_in_questions_serve_when_no_file_is_given():
     from bot import loadtest as tool
 
-    monkeypatch.setattr(tool, "DEFAULT_QUESTIONS", tmp_path / "missing.jsonl")
     assert [b["question"] for b in tool.load_questions(None)] == tool.BUILTIN_QUESTIONS
 
 
