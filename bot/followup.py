@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.messages import message_text
-from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, _DEMONSTRATIVE
+from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
 from index.keyword import STOPWORDS
 from index.numerals import cn_to_int
 from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _PLAN_PERIOD
@@ -84,7 +84,7 @@ def _merge(question: str, topic_question: str) -> str:
     if not topic:
         return question
     if has_demonstrative(question):
-        return _DEMONSTRATIVE.sub(topic, question, count=1)
+        return replace_demonstrative(question, topic)
     period = _PERIOD_WORDS.search(question)
     old_period = _PERIOD_WORDS.search(topic_question)
     frame = _LEADING_FILLER.sub("", question.strip())

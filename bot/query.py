@@ -138,6 +138,11 @@ def has_demonstrative(question: str) -> bool:
     return bool(_DEMONSTRATIVE.search(question))
 
 
+def replace_demonstrative(question: str, topic: str) -> str:
+    """The first "这方面" (or the like) replaced by the topic it stands for."""
+    return _DEMONSTRATIVE.sub(topic, question, count=1)
+
+
 def ordinal_reference(question: str) -> int | None:
     match = _ORDINAL.search(question)
     if not match:

@@ -87,20 +87,20 @@ class Extractor:
         if plan.route == "refuse":
             return Extract([], False)
         if plan.route == "overview":
-            return self.openings(plan.parts)
+            return self._openings(plan.parts)
         if plan.route == "broad":
-            return self.broad(info, plan.sections)
-        extract = self.narrow(info, found.hits, found.vector)
+            return self._broad(info, plan.sections)
+        extract = self._narrow(info, found.hits, found.vector)
         if plan.route == "how" and not any(
                 self.weights.coverage(info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
-            return self.broad(info, plan.sections)  # no single sentence says how: the section's measures
+            return self._broad(info, plan.sections)  # no single sentence says how: the section's measures
         return extract
 
-    def score(self, info: QuestionInfo, sentence: Sentence) -> float:
+    def _score(self, info: QuestionInfo, sentence: Sentence) -> float:
         return self.weights.coverage(info, sentence.chunk.meta.section_title + sentence.text) * 0.3 + \
             self.weights.coverage(info, sentence.text)
 
-    def narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None) -> Extract:
+    def _narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None) -> Extract:
         """The best one or two sentences from the top hits."""
         if info.english and self.embeddings is not None and query_vector:
             return self._by_similarity(hits[:2], query_vector)
@@ -109,7 +109,7 @@ class Extractor:
             for sentence in sentences_of(hit.chunk):
                 if is_heading_only(sentence):
                     continue
-                sentence.score = self.score(info, sentence) + 0.15 * (3 - rank) / 3
+                sentence.score = self._score(info, sentence) + 0.15 * (3 - rank) / 3
                 if info.asks_quantity and is_factual(sentence.text):
                     sentence.score += 0.1
                 candidates.append(sentence)
@@ -129,14 +129,15 @@ class Extractor:
         chosen.sort(key=lambda s: s.key)
         return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
 
-    def broad(self, info: QuestionInfo, sections: tuple[Section, ...]) -> Extract:
+    def _broad(self, info: QuestionInfo, sections: tuple[Section, ...]) -> Extract:
         """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
         summarised: list[Section] = []
         for index, section in enumerate(sections):
-            pool = [s for c in self.store.chunks_where(section.where) for s in sentences_of(c)
+            chunks = self.store.chunks_where({"$and": [{"doc_id": section.doc_id}, {section.level: section.id}]})
+            pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.meta.section_id == s.chunk.meta.topic_id)]
             # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
             if self._is_about(info, section):
@@ -172,7 +173,7 @@ class Extractor:
     def _pick(self, info: QuestionInfo, pool: list[Sentence], most: int, char_budget: int) -> list[Sentence]:
         """The best sentences of one section, facts first, within its share of the answer."""
         for s in pool:
-            s.score = self.score(info, s) + (0.25 if is_factual(s.text) else 0.0)
+            s.score = self._score(info, s) + (0.25 if is_factual(s.text) else 0.0)
             if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
                 s.score += 0.3
         picked: list[Sentence] = []
@@ -186,7 +187,7 @@ class Extractor:
             used += len(s.text)
         return picked
 
-    def openings(self, parts: tuple[str, ...]) -> Extract:
+    def _openings(self, parts: tuple[str, ...]) -> Extract:
         """The opening sentence of each numbered section of the parts, in report order."""
         firsts: dict[tuple[str, int], StoredChunk] = {}
         for chunk in self.keywords.chunks:

@@ -29,13 +29,9 @@ class Section:
     enumerated items ("二是…")."""
 
     doc_id: str
-    level: Literal["topic_id", "section_id"]
+    level: Literal["topic_id", "section_id"]  # the chunk field that tells its chunks
     id: int
     path: SectionPath  # what the answer's lead names
-
-    @property
-    def where(self) -> dict:
-        return {"$and": [{"doc_id": self.doc_id}, {self.level: self.id}]}
 
     @property
     def numbered(self) -> bool:
