@@ -14,10 +14,6 @@ from index.keyword import STOPWORDS, Tokenizer
 from index.numerals import cn_to_int
 from index.periods import TIME_TOKENS, phase_of_question
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-# Lone surrogates ("\ud800" in JSON) are not characters: they cannot even be encoded as UTF-8.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
 # Broad questions ask what was done / what there is, and want a section, not a sentence.
 _BROAD = re.compile(
     r"做了(什么|哪些|些什么)|干了什么|有(哪些|什么)(工作|举措|措施|安排|计划|要求|成效|成绩|进展|亮点)?|"
@@ -42,6 +38,11 @@ def _t2s():
     import opencc
 
     return opencc.OpenCC("t2s")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates ("\ud800" in JSON) are not characters: they cannot even be encoded as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def normalise_question(raw: object, max_chars: int) -> str:
