@@ -23,15 +23,15 @@ class Writer:
             sources = [Source.from_chunk(i + 1, s.chunk, cited=[s.text]) for i, s in enumerate(extract.sentences)]
             return Answer(compose_overview(sources), False, asked.text, sources)
         if plan.route in ("refuse", "overview"):  # (an overview of parts without numbered sections)
-            return self.refusal(asked, hits)
-        sources = self.sources(asked.info, hits, extract)
+            return self._refusal(asked, hits)
+        sources = self._sources(asked.info, hits, extract)
         return Answer(compose_answer(asked.info, extract, sources), False, asked.text, sources)
 
-    def refusal(self, asked: Question, hits: list[Hit]) -> Answer:
+    def _refusal(self, asked: Question, hits: list[Hit]) -> Answer:
         sources = [Source.from_chunk(i + 1, h.chunk, h.score) for i, h in enumerate(hits[:REFUSAL_SOURCES])]
         return Answer(compose_refusal(asked.info, sources), True, asked.text, sources)
 
-    def sources(self, info: QuestionInfo, hits: list[Hit], extract: Extract) -> list[Source]:
+    def _sources(self, info: QuestionInfo, hits: list[Hit], extract: Extract) -> list[Source]:
         """Number the quoted chunks by retrieval rank (best first), then add the other top hits."""
         sources: dict[str, Source] = {}
         rank = {h.chunk.id: i for i, h in enumerate(hits)}
