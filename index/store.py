@@ -212,11 +212,6 @@ class StoredChunk:
     score: float = 0.0
 
     @property
-    def metadata(self) -> dict:
-        """The flat dict, for readers not yet switched to ``meta``."""
-        return encode_meta(self.meta)
-
-    @property
     def embed_text(self) -> str:
         return embed_text_of(self.meta.section_path, self.text)
 

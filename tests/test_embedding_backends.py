@@ -56,7 +56,7 @@ def test_an_index_on_a_chroma_server_builds_and_answers(tmp_path, chroma_server,
 
     assert [(r.status, r.chunks) for r in report.results] == [("added", 3)]
     hit = index.store.query(embeddings.embed_query("秸秆怎么处理"), k=1)[0]
-    assert hit.metadata["section_path"] == "一、上半年工作完成情况 > （二）全力整治生态环境"
+    assert hit.meta.section_path == "一、上半年工作完成情况 > （二）全力整治生态环境"
     assert index.keywords.search("民宿 游客", k=1)[0].text.startswith("（三）特色文旅方兴未艾")
     assert not (tmp_path / "lock" / "chroma").exists()  # the server holds the data; only the lock is local
     assert [r.status for r in index.indexer.build([report_folder]).results] == ["unchanged"]
@@ -145,7 +145,7 @@ def test_a_sentence_transformers_index_builds_and_answers(tmp_path, minilm):
     for question, doc_id in [("how long should dough rise before baking", "baking.txt"),
                              ("who won the soccer game", "football.txt"),
                              ("did the council lower taxes", "budget.txt")]:
-        assert index.store.query(minilm.embed_query(question), k=1)[0].metadata["doc_id"] == doc_id
+        assert index.store.query(minilm.embed_query(question), k=1)[0].meta.doc_id == doc_id
 
 
 def test_query_and_passage_prefixes_are_applied(minilm, minilm_path):
@@ -195,7 +195,7 @@ def test_an_index_built_through_the_embeddings_server_answers(served_settings, r
 
     assert [(r.status, r.embedded) for r in report.results] == [("added", 3)]
     hit = index.store.query(index.embeddings.embed_query("民宿和农家乐接待了多少游客"), k=1)[0]
-    assert hit.metadata["section_title"] == "（三）特色文旅方兴未艾"
+    assert hit.meta.section_title == "（三）特色文旅方兴未艾"
 
 
 def test_the_openai_provider_needs_a_base_url():
