@@ -59,12 +59,23 @@ class Target:
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
 
+def _messages(history: list) -> list[dict]:
+    """Question files may give earlier turns as [question, answer] pairs; the API takes messages."""
+    messages = []
+    for turn in history:
+        if isinstance(turn, (list, tuple)) and len(turn) == 2:
+            messages += [{"role": "user", "content": turn[0]}, {"role": "assistant", "content": turn[1]}]
+        else:
+            messages.append(turn)
+    return messages
+
+
 def load_questions(path: Path | None) -> list[dict]:
     """Request bodies: the ``q`` (and ``history``) of each line of a JSONL file, or built-in questions."""
     if path is None:
         return [{"question": q} for q in BUILTIN_QUESTIONS]
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    bodies = [{"question": item["q"], "history": item.get("history") or []} for item in items if item.get("q")]
+    bodies = [{"question": item["q"], "history": _messages(item.get("history") or [])} for item in items if item.get("q")]
     if not bodies:
         raise ValueError(f"no questions (a \"q\" field per line) in {path}")
     return bodies
