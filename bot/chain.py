@@ -38,18 +38,20 @@ class Bot:
         self.extractor = Extractor(weights, store, keywords, embeddings)
         self.writer = Writer(weights, settings.sources_k)
 
-    def ask(self, question: str, history: list | None = None) -> Answer:
+    def ask(self, question: str, history: list | None = None, docs: list[str] | None = None) -> Answer:
         answer = None
-        for item in self.stream(question, history):
+        for item in self.stream(question, history, docs):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: list | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas, then the complete Answer (whose text is authoritative)."""
+    def stream(self, question: str, history: list | None = None,
+               docs: list[str] | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas, then the complete Answer (whose text is authoritative). ``docs``: the
+        document ids the user limited the library to (None: every report)."""
         started = time.perf_counter()
-        turn = self.prepare(question, history)
+        turn = self.prepare(question, history, docs)
         timer = Timer(turn.timings)
         extract = self.extractor.extract(turn.asked.info, turn.plan, turn.found)
         answer = self.writer.write(turn.asked, turn.plan, turn.hits, extract)
@@ -64,7 +66,7 @@ class Bot:
             yield from answer.answer.splitlines(keepends=True)
         yield answer
 
-    def prepare(self, question: str, history: list | None = None) -> Turn:
+    def prepare(self, question: str, history: list | None = None, docs: list[str] | None = None) -> Turn:
         """Understand, scope, retrieve, gate and plan; raises InputError."""
         timings: dict[str, float] = {}
         timer = Timer(timings)
