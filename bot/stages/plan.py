@@ -14,8 +14,9 @@ from index.keyword import KeywordIndex
 from index.section_path import SectionPath
 
 # refuse: the reports do not cover it; overview: the sections of whole parts; narrow: the best sentences;
-# how: the best sentences, or the section's measures when no sentence says how; broad: whole sections.
-Route = Literal["refuse", "overview", "narrow", "how", "broad"]
+# how: the best sentences, or the section's measures when no sentence says how; broad: whole sections;
+# partial: the topic is there but the asked detail is not: say so, then show what the report does say.
+Route = Literal["refuse", "overview", "narrow", "how", "broad", "partial"]
 
 ITEM_TITLE_COVERAGE = 0.5  # an item's own title this close to the question: the item, not its section
 HOW_TITLE_COVERAGE = 0.5
@@ -44,11 +45,12 @@ class Plan:
     route: Route
     sections: tuple[Section, ...] = ()  # broad: summarised; how: quoted when no sentence says how
     parts: tuple[str, ...] = ()  # overview: the top-level parts ("二、2022年下半年工作计划") listed
+    missing: tuple[str, ...] = ()  # partial: the asked details the report does not mention
 
     @property
     def llm_may_write(self) -> bool:
         """Refusals and overviews are written by rule; an answer from passages may be the LLM's."""
-        return self.route in ("narrow", "how", "broad")
+        return self.route in ("narrow", "how", "broad")  # a partial answer's caveat is written by rule
 
 
 class Planner:
