@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from index.identity import ReportIdentity
 from index.section_path import SectionPath
 
 
@@ -21,6 +22,17 @@ class ChunkMeta:
     period: str = ""  # 上半年 / 下半年 / 全年 / 明年, from the heading
     phase: str = ""  # "done" | "plan" | ""
     masked: bool = False  # the text holds a withheld figure (* / **)
+    # The report's identity (index.identity), flat for Chroma's metadata filters; doc_title is its title.
+    doc_place: str = ""
+    doc_year: int = 0
+    doc_kind: str = ""
+    doc_review_year: int = 0
+    doc_plan_year: int = 0
+
+    @property
+    def identity(self) -> ReportIdentity:
+        return ReportIdentity(self.doc_title, self.doc_place, self.doc_year, self.doc_kind, self.doc_review_year,
+                              self.doc_plan_year)
 
     @property
     def path(self) -> SectionPath:
