@@ -5,14 +5,19 @@ import logging
 import time
 from typing import Callable, Iterator
 
+from dataclasses import replace
+
+from bot.catalog import Catalog
 from bot.evidence import TermWeights
 from bot.glossary import Glossary
 from bot.settings import Settings
 from bot.stages.extract import Extractor
-from bot.stages.gate import EvidenceGate
+from bot.stages.gate import EvidenceGate, GateModel
 from bot.stages.plan import Planner
 from bot.stages.retrieve import Retriever
-from bot.stages.scope import scope_of
+from bot.query import without_terms
+from bot.stages.group import findings_by_report
+from bot.stages.scope import ScopeReader
 from bot.stages.understand import QuestionReader
 from bot.stages.write import Writer
 from bot.stages.write_llm import stream_llm_answer
@@ -33,10 +38,12 @@ class Bot:
         weights = TermWeights(keywords, glossary)
         self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None)
         self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary)
-        self.gate = EvidenceGate(weights, settings)
+        self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)
         self.writer = Writer(weights, settings.sources_k)
+        self.catalog = Catalog(store)
+        self.scopes = ScopeReader(self.catalog)
 
     def ask(self, question: str, history: list | None = None, docs: list[str] | None = None) -> Answer:
         answer = None
@@ -53,9 +60,9 @@ class Bot:
         started = time.perf_counter()
         turn = self.prepare(question, history, docs)
         timer = Timer(turn.timings)
-        extract = self.extractor.extract(turn.asked.info, turn.plan, turn.found)
-        answer = self.writer.write(turn.asked, turn.plan, turn.hits, extract)
-        by_llm = self.llm is not None and turn.plan.llm_may_write
+        answer = self._write_grouped(turn) if turn.groups else self.writer.write(
+            turn.asked, turn.plan, turn.hits, self.extractor.extract(turn.asked.info, turn.plan, turn.found))
+        by_llm = self.llm is not None and (bool(turn.groups) or turn.plan.llm_may_write)
         if by_llm:
             answer = yield from stream_llm_answer(self.llm, turn.asked, answer, timer)
         timer.lap("answer")
@@ -74,13 +81,28 @@ class Bot:
         timer.lap("normalise")
         asked = self.reader.understand(text, messages)
         timer.lap("rewrite")
-        scope = scope_of(asked.info)
+        reading = self.scopes.read(asked.text, asked.info.phase, messages, docs)
+        asked = replace(asked, info=without_terms(asked.info, reading.words))
+        scope = reading.scope
         found = self.retriever.retrieve(asked, scope, lambda raw: self.gate.judge(asked.info, raw).passes)
         timer.lap("retrieve")
         evidence = self.gate.judge(asked.info, found)
+        groups = []
+        if len(scope.docs) != 1 and evidence.passes and not asked.info.english:
+            groups = findings_by_report(asked.info, found, self.gate, self.catalog, self.settings.max_report_groups)
         plan = self.planner.plan(asked.info, scope, found.hits, evidence)
         timer.lap("gate")
-        return Turn(asked, scope, found, evidence, plan, timings)
+        return Turn(asked, scope, found, evidence, plan, timings, groups if len(groups) > 1 else [])
+
+    def _write_grouped(self, turn: Turn) -> Answer:
+        """One part per report, each planned and extracted from that report's own passages."""
+        parts = []
+        for finding in turn.groups:
+            plan = self.planner.plan(turn.asked.info, turn.scope.only(finding.doc_id), finding.found.hits,
+                                     finding.evidence)
+            extract = self.extractor.extract(turn.asked.info, plan, finding.found)
+            parts.append((finding.title, finding.year, plan, finding.found.hits, extract))
+        return self.writer.write_grouped(turn.asked, parts)
 
 
 

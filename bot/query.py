@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.types import InputError
@@ -152,3 +152,12 @@ def ordinal_reference(question: str) -> int | None:
     if value.isdigit():
         return int(value)
     return cn_to_int(value) or None
+
+
+def without_terms(info: QuestionInfo, words: tuple[str, ...]) -> QuestionInfo:
+    """The question with the terms that only said where to look ("丽水", "2023年") dropped: they chose
+    the report, and a passage need not repeat them to answer."""
+    if not words:
+        return info
+    kept = [t for t in info.terms if not any(t in w for w in words)]
+    return replace(info, terms=kept, term_kinds={t: info.term_kinds[t] for t in kept})

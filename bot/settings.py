@@ -19,11 +19,10 @@ class Settings(IndexSettings):
     max_question_chars: int = 500
     history_turns: int = 4  # user+assistant pairs kept for follow-ups
     max_history_chars: int = 4000  # history text kept for follow-ups, most recent first
-    # Refusal gate, calibrated with `python -m bot.eval --calibrate`: the share of the question's
-    # weighted terms found in the top passages; for English questions, how far the best passage's
-    # similarity stands above the next ones.
-    refuse_evidence_min: float = 0.6
+    # The gate's model for Chinese questions is data (bot/gate_model.json, `python -m bot.calibrate`);
+    # for English questions, how far the best passage's similarity stands above the next ones.
     refuse_dense_gap: float = 0.014
+    max_report_groups: int = 4  # reports an answer to a question naming none may be grouped from
 
     # Optional LLM behind any OpenAI-compatible server (vLLM, Ollama, llama.cpp server...)
     llm_base_url: str | None = None
@@ -50,6 +49,7 @@ class Settings(IndexSettings):
     # Host names the app answers to (DNS rebinding); empty: the listen host and localhost, or any host
     # when listening on 0.0.0.0.
     allowed_hosts: Annotated[list[str], NoDecode] = []
+    feedback_db: Path | None = None  # the 👍/👎 store (SQLite); None: <index_dir>/feedback.sqlite3
 
     @field_validator("cors_origins", "frame_ancestors", "allowed_hosts", mode="before")
     @classmethod
@@ -60,6 +60,9 @@ class Settings(IndexSettings):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    def feedback_path(self) -> Path:
+        return Path(self.feedback_db) if self.feedback_db else Path(self.index_dir) / "feedback.sqlite3"
 
     def admin_secret(self) -> str | None:
         """The admin token: from ``admin_token_file`` when set (it keeps the token out of the process

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.stages.gate import Evidence
+from bot.stages.group import ReportFinding
 from bot.stages.plan import Plan
 from bot.stages.retrieve import Hit, Retrieved
 from bot.stages.scope import Scope
@@ -19,6 +20,7 @@ class Turn:
     gate: Evidence  # gate
     plan: Plan  # plan
     timings: dict[str, float]
+    groups: list[ReportFinding] = field(default_factory=list)  # several reports answer: one part each
 
     @property
     def hits(self) -> list[Hit]:

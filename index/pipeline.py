@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.chunking import ChunkedDocument, chunk_document
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
+from index.sentence_vectors import SentenceRecord, records_of
 from index.store import ChunkStore, new_generation, write_lock
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,7 @@ class Indexer:
             self._store_chunks(generation, item.digest, batch, vectors)
             written += len(batch)
             progress(written)
+        self._store_sentences(generation, doc)
         self.store.set_live(doc.doc_id, generation, item.digest, doc.title, len(doc.chunks))
         self.store.delete_generations(doc.doc_id, keep=generation)
         return len(fresh)
@@ -189,6 +191,20 @@ class Indexer:
         if chunks:
             self.store.upsert(generation, [c.id for c in chunks], [c.text for c in chunks],
                               [replace(c.meta, doc_hash=digest) for c in chunks], vectors)
+
+    def _store_sentences(self, generation: str, doc: ChunkedDocument) -> None:
+        """Each chunk's sentences and section title, embedded one by one; unchanged ones re-used."""
+        records: list[SentenceRecord] = []
+        for chunk in doc.chunks:
+            records.extend(records_of(chunk.id, doc.doc_id, chunk.text, chunk.meta.section_path, chunk.meta.phase))
+        previous = self.store.sentences.vectors_of(doc.doc_id, self.store.manifest())
+        fresh_texts = list(dict.fromkeys(r.text for r in records if (r.kind, r.text) not in previous))
+        computed: dict[str, list[float]] = {}
+        for i in range(0, len(fresh_texts), self.batch_size):
+            batch = fresh_texts[i:i + self.batch_size]
+            computed.update(zip(batch, self.embeddings.embed_documents(batch)))
+        vectors = [previous.get((r.kind, r.text)) or computed[r.text] for r in records]
+        self.store.sentences.upsert(generation, records, vectors)
 
     def remove(self, doc_id: str) -> int:
         with write_lock(self.index_dir):

@@ -23,6 +23,7 @@ from typing import Iterator
 
 from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
 from index.errors import UserFacingError
+from index.sentence_vectors import SentenceVectors
 from index.settings import IndexSettings
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,7 @@ class ChunkStore:
                 f"collection {collection_name!r} was built with {built_with!r}, not {model_id!r}; "
                 f"set QA_COLLECTION to another name or remove the index and build again")
         self._manifest = client.get_or_create_collection(collection_name + MANIFEST_SUFFIX, embedding_function=None)
+        self.sentences = SentenceVectors(client, collection_name)
         self._live: tuple[int, dict[str, dict]] | None = None
 
     # --- reading -------------------------------------------------------------
@@ -279,6 +281,15 @@ class ChunkStore:
         found = self._collection.get(where=where, include=["documents", "metadatas"])
         return [StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
                 zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)]
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
+        """Live chunks by their own id (as sentence records name them)."""
+        live = self.manifest()
+        if not chunk_ids:
+            return {}
+        found = self._collection.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas"])
+        return {_chunk_id(i, m): StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
+                zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)}
 
     def all_chunks(self) -> list[StoredChunk]:
         return sorted(self._live_chunks(None), key=lambda c: (c.meta.doc_id, c.meta.ordinal))
@@ -336,6 +347,7 @@ class ChunkStore:
         found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
         stale = [i for i, m in zip(found["ids"], found["metadatas"]) if _generation(m) != keep]
         self._delete(stale)
+        self.sentences.delete_generations(doc_id, keep)
         return len(stale)
 
     def remove_document(self, doc_id: str) -> int:
@@ -357,6 +369,7 @@ class ChunkStore:
         if stray:
             log.warning("rolling back %d chunks of unfinished writes", len(stray))
             self._delete(stray)
+        self.sentences.roll_back(live)
         return len(stray)
 
     def bump_revision(self) -> None:

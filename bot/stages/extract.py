@@ -21,6 +21,7 @@ from index.store import ChunkStore, StoredChunk
 _FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
 _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
 
+MEANING_WEIGHT = 0.5  # the closest sentence in meaning outweighs a sentence with one more shared word
 BROAD_MAX_SENTENCES = 8
 BROAD_MAX_CHARS = 600
 NARROW_MAX_SENTENCES = 2
@@ -67,6 +68,19 @@ def sentences_of(chunk: StoredChunk) -> list[Sentence]:
     return out
 
 
+def add_meaning(candidates: list[Sentence], similarity: dict[str, float]) -> None:
+    """Raise each sentence's score by how close it is to the question in meaning, relative to the
+    others (the model's cosines crowd into a narrow band, so only their spread says anything)."""
+    values = [similarity.get(s.text) for s in candidates]
+    known = [v for v in values if v is not None]
+    if len(known) < 2 or max(known) - min(known) < 1e-6:
+        return
+    low, spread = min(known), max(known) - min(known)
+    for sentence, value in zip(candidates, values):
+        if value is not None:
+            sentence.score += MEANING_WEIGHT * (value - low) / spread
+
+
 def is_heading_only(sentence: Sentence) -> bool:
     """The run-in heading itself ("（六）全力整治生态环境。"): the answer's lead names it already."""
     return sentence.text.rstrip("。！？；") == sentence.chunk.meta.section_title
@@ -90,7 +104,7 @@ class Extractor:
             return self._openings(plan.parts)
         if plan.route == "broad":
             return self._broad(info, plan.sections)
-        extract = self._narrow(info, found.hits, found.vector)
+        extract = self._narrow(info, found.hits, found.vector, found.sentence_similarity)
         if plan.route == "how" and not any(
                 self.weights.coverage(info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
             return self._broad(info, plan.sections)  # no single sentence says how: the section's measures
@@ -100,8 +114,10 @@ class Extractor:
         return self.weights.coverage(info, sentence.chunk.meta.section_title + sentence.text) * 0.3 + \
             self.weights.coverage(info, sentence.text)
 
-    def _narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None) -> Extract:
-        """The best one or two sentences from the top hits."""
+    def _narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None,
+                similarity: dict[str, float] | None = None) -> Extract:
+        """The best one or two sentences from the top hits: the question's words, and its meaning (a
+        sentence in other words than the question's can still be the one that answers it)."""
         if info.english and self.embeddings is not None and query_vector:
             return self._by_similarity(hits[:2], query_vector)
         candidates: list[Sentence] = []
@@ -115,6 +131,7 @@ class Extractor:
                 candidates.append(sentence)
         if not candidates:
             return Extract([], False)
+        add_meaning(candidates, similarity or {})
         candidates.sort(key=lambda s: -s.score)
         best = candidates[0]
         chosen = [best]
@@ -187,12 +204,12 @@ class Extractor:
             used += len(s.text)
         return picked
 
-    def _openings(self, parts: tuple[str, ...]) -> Extract:
+    def _openings(self, parts: tuple[tuple[str, str], ...]) -> Extract:
         """The opening sentence of each numbered section of the parts, in report order."""
         firsts: dict[tuple[str, int], StoredChunk] = {}
         for chunk in self.keywords.chunks:
             meta = chunk.meta
-            if meta.path.part in parts and meta.path.within_part:
+            if (meta.doc_id, meta.path.part) in parts and meta.path.within_part:
                 key = (meta.doc_id, meta.topic_id)
                 if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
                     firsts[key] = chunk

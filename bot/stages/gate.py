@@ -1,28 +1,78 @@
-"""The refusal gate: does the retrieved text cover the question? A pure decision, made before any LLM call."""
+"""The evidence gate: do the retrieved passages answer the question, touch only its topic, or miss it?
+
+A pure decision, made before any LLM call, over several signals of the top passages: how close their
+best sentence and their section title are to the question in meaning, how much of the question's
+weighted terms they contain, and whether dense and keyword search agree. A logistic model weighs the
+signals; its weights and thresholds are data (``bot/gate_model.json``), fitted per embedding model on a
+labelled question bank with ``python -m bot.calibrate``. A model it was not fitted for gets the
+lexical model: the share of the question's weighted terms, whose threshold does not depend on vectors.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
 
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.settings import Settings
 from bot.stages.retrieve import Retrieved
 
-GATE_PASSAGES = 3  # the top passages whose words are checked
+GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
+MODEL_PATH = Path(__file__).resolve().parent.parent / "gate_model.json"
+SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement")
+
+Outcome = Literal["answer", "partial", "refuse"]
+
+
+@dataclass(frozen=True)
+class GateModel:
+    weights: dict[str, float]
+    bias: float
+    threshold: float  # probability at or above which the passages answer the question
+    partial: float  # probability at or above which (below ``threshold``) the topic is there
+
+    @classmethod
+    def load(cls, embedding_model: str, path: Path = MODEL_PATH) -> GateModel:
+        models = json.loads(path.read_text(encoding="utf-8"))
+        data = models["by_embedding_model"].get(embedding_model) or models["lexical"]
+        return cls({k: float(data["weights"].get(k, 0.0)) for k in SIGNALS}, float(data["bias"]),
+                   float(data["threshold"]), float(data["partial"]))
+
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.bias + sum(self.weights[k] * signals[k] for k in SIGNALS)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @dataclass(frozen=True)
 class Evidence:
-    # The weighted share of the question's words in the top passages; for English questions, which
-    # share no words with the report, how far the best passage's similarity stands above the rest.
-    value: float
+    value: float  # the probability that the passages answer the question (English: the dense margin)
     passes: bool
+    outcome: Outcome = "refuse"
+    signals: dict[str, float] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # the question's terms none of the top passages contains
+
+
+def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> dict[str, float]:
+    top = found.hits[:GATE_PASSAGES]
+    both = sum(1 for h in top if h.dense > 0 and h.keyword > 0)
+    return {
+        "sentence": max(h.sentence for h in top),
+        "title": max(h.title for h in top),
+        "dense": max(h.dense for h in top),
+        "coverage": weights.coverage(info, "\n".join(h.chunk.embed_text for h in top)),
+        "best_coverage": max(h.coverage for h in top),
+        "agreement": both / len(top),
+    }
 
 
 class EvidenceGate:
-    def __init__(self, weights: TermWeights, settings: Settings):
+    def __init__(self, weights: TermWeights, settings: Settings, model: GateModel):
         self.weights = weights
         self.settings = settings
+        self.model = model
 
     def judge(self, info: QuestionInfo, found: Retrieved) -> Evidence:
         if not found.hits:
@@ -32,7 +82,21 @@ class EvidenceGate:
             # what differs is the margin of the best passage.
             dense = found.nearest
             margin = dense[0] - sum(dense[1:]) / max(1, len(dense) - 1) if dense else 0.0
-            return Evidence(margin, margin >= self.settings.refuse_dense_gap)
-        top_text = "\n".join(h.chunk.embed_text for h in found.hits[:GATE_PASSAGES])
-        share = self.weights.coverage(info, top_text)
-        return Evidence(share, share >= self.settings.refuse_evidence_min)
+            passes = margin >= self.settings.refuse_dense_gap
+            return Evidence(margin, passes, "answer" if passes else "refuse")
+        signals = signals_of(info, found, self.weights)
+        probability = self.model.probability(signals)
+        if probability >= self.model.threshold:
+            return Evidence(probability, True, "answer", signals)
+        missing = self._missing(info, found)
+        partial = probability >= self.model.partial and missing and len(missing) < len(info.terms)
+        return Evidence(probability, False, "partial" if partial else "refuse", signals, missing)
+
+    def _missing(self, info: QuestionInfo, found: Retrieved) -> tuple[str, ...]:
+        """The question's nouns that no top passage contains (the asked detail the report lacks)."""
+        text = "\n".join(h.chunk.embed_text for h in found.hits[:GATE_PASSAGES])
+        return tuple(t for t in info.terms if self.weights.coverage(_only(info, t), text) == 0.0)
+
+
+def _only(info: QuestionInfo, term: str) -> QuestionInfo:
+    return replace(info, terms=[term], term_kinds={term: info.term_kinds.get(term, "x")})

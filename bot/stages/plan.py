@@ -44,7 +44,7 @@ class Section:
 class Plan:
     route: Route
     sections: tuple[Section, ...] = ()  # broad: summarised; how: quoted when no sentence says how
-    parts: tuple[str, ...] = ()  # overview: the top-level parts ("二、2022年下半年工作计划") listed
+    parts: tuple[tuple[str, str], ...] = ()  # overview: (doc_id, top-level part) listed, e.g. "二、2022年下半年工作计划"
     missing: tuple[str, ...] = ()  # partial: the asked details the report does not mention
 
     @property
@@ -62,6 +62,8 @@ class Planner:
         parts = self._overview_parts(info, scope)
         if parts:
             return Plan("overview", parts=tuple(parts))
+        if evidence.outcome == "partial":
+            return Plan("partial", missing=evidence.missing)
         if not evidence.passes:
             return Plan("refuse")
         if info.broad and not info.english:
@@ -87,10 +89,10 @@ class Planner:
         """The best hit's section, plus the other phase's when the question names none."""
         best = hits[0]
         sections = [self._section_of(info, best)]
-        if not scope.phase:
+        if not scope.phase_of(best.chunk.meta.doc_id):
             best_coverage = self.weights.coverage(info, best.chunk.embed_text)
             for hit in hits[1:3]:
-                if hit.chunk.meta.phase == best.chunk.meta.phase:
+                if hit.chunk.meta.doc_id != best.chunk.meta.doc_id or hit.chunk.meta.phase == best.chunk.meta.phase:
                     continue
                 if self.weights.coverage(info, hit.chunk.embed_text) >= OTHER_PHASE_COVERAGE * best_coverage:
                     section = self._section_of(info, hit)
@@ -99,20 +101,23 @@ class Planner:
                     break
         return tuple(sections)
 
-    def _overview_parts(self, info: QuestionInfo, scope: Scope) -> list[str]:
+    def _overview_parts(self, info: QuestionInfo, scope: Scope) -> list[tuple[str, str]]:
         """Top-level parts the question asks about as a whole: it names only their phase ("下半年有哪些
-        计划"), or only words of their title ("2023年有什么安排")."""
-        if info.english or not (info.broad or scope.phase or not info.terms):
+        计划"), or only words of their title ("2023年有什么安排"). Only within one report: across
+        several, a list of parts says nothing."""
+        if info.english or not (info.broad or scope.phased or not info.terms):
             return []
-        phases: dict[str, str] = {}
+        phases: dict[tuple[str, str], str] = {}
         for chunk in self.keywords.chunks:
-            path = chunk.meta.path
-            if path:
-                phases.setdefault(path.part, chunk.meta.phase)
+            meta = chunk.meta
+            if meta.path and scope.accepts(meta):
+                phases.setdefault((meta.doc_id, meta.path.part), meta.phase)
+        if len({doc for doc, _ in phases}) != 1:
+            return []
         if info.terms:
-            named = [p for p in phases if self.weights.coverage(info, p) >= PART_TITLE_COVERAGE]
+            named = [p for p in phases if self.weights.coverage(info, p[1]) >= PART_TITLE_COVERAGE]
         else:
-            named = list(phases) if scope.phase else []
-        if scope.phase:
-            named = [p for p in named if phases[p] == scope.phase]
+            named = list(phases) if scope.phased else []
+        if scope.phased:
+            named = [p for p in named if phases[p] == scope.phase_of(p[0])]
         return named

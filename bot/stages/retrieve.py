@@ -1,9 +1,12 @@
-"""Retrieve: hybrid search (dense Chroma + keyword BM25 over jieba words, fused by reciprocal rank),
-widened to the whole report when the asked phase has nothing on the question, then reranked."""
+"""Retrieve: hybrid search (dense chunks, dense sentences and keyword BM25 over jieba words, fused by
+reciprocal rank), widened to the whole report when the asked phase has nothing on the question, then
+reranked by meaning: how close the passage's best sentence and its section title are to the question."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Callable
+
+import numpy as np
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -17,11 +20,23 @@ from bot.stages.scope import Scope
 from bot.stages.understand import Question
 from index.keyword import KeywordIndex
 from index.meta import encode_meta
+from index.sentence_vectors import TITLE
 from index.store import ChunkStore, StoredChunk
 
 RRF_K = 60
-RERANK_WEIGHT = 0.01  # an RRF step between neighbouring ranks is about 0.0003
 NEAREST_K = 10  # passages whose similarities the gate compares for English questions
+SCORED_K = 20  # fused candidates whose sentences and titles are compared with the question
+
+
+@dataclass(frozen=True)
+class RerankWeights:
+    """How the final order mixes rank fusion with meaning and shared words; fitted on the question bank
+    (``python -m bot.tune``), kept as data in the settings."""
+
+    fused: float = 1.0
+    sentence: float = 0.02
+    title: float = 0.01
+    coverage: float = 0.01
 
 
 @dataclass
@@ -30,6 +45,9 @@ class Hit:
     score: float  # fused RRF score
     dense: float  # cosine similarity (0 when only keyword search found it)
     keyword: float  # BM25 score (0 when only dense search found it)
+    sentence: float = 0.0  # cosine similarity of the passage's closest sentence
+    title: float = 0.0  # cosine similarity of the passage's section path
+    coverage: float = 0.0  # weighted share of the question's terms the passage contains
 
 
 @dataclass
@@ -37,11 +55,7 @@ class Retrieved:
     hits: list[Hit]  # best first
     vector: list[float]  # the question's embedding
     nearest: list[float] = field(default_factory=list)  # English questions: similarities of the nearest passages
-
-
-def phase_filter(phase: str) -> dict | None:
-    """Chunks of the asked phase (results or plans), plus text that belongs to neither (opening lines)."""
-    return {"phase": {"$in": [phase, ""]}} if phase else None
+    sentence_similarity: dict[str, float] = field(default_factory=dict)  # sentence text -> cosine, candidates only
 
 
 class HybridSearch:
@@ -53,14 +67,16 @@ class HybridSearch:
         self.embeddings = embeddings
         self.candidates_k = candidates_k
 
-    def search(self, query: str, phase: str = "", k: int | None = None,
+    def search(self, query: str, scope: Scope = Scope(), k: int | None = None,
                query_vector: list[float] | None = None) -> list[Hit]:
+        """Three rankings fused by reciprocal rank: chunk vectors, sentence vectors (a chunk ranks by its
+        closest sentence) and keywords."""
         k = k or self.candidates_k
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
-        dense = self.store.query(vector, self.candidates_k, where=phase_filter(phase))
-        allowed = (lambda c: c.meta.phase in (phase, "")) if phase else (lambda c: True)
+        where = scope.where()
+        dense = self.store.query(vector, self.candidates_k, where=where)
         keyword_query = self.glossary.expand(query) if self.glossary else query
-        keyword = self.keywords.search(keyword_query, self.candidates_k, accept=allowed)
+        keyword = self.keywords.search(keyword_query, self.candidates_k, accept=lambda c: scope.accepts(c.meta))
         fused: dict[str, Hit] = {}
         for rank, chunk in enumerate(dense):
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
@@ -70,37 +86,70 @@ class HybridSearch:
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
             hit.score += 1.0 / (RRF_K + rank + 1)
             hit.keyword = chunk.score
+        for rank, chunk in enumerate(self._by_sentence(vector, where)):
+            hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
+            hit.score += 1.0 / (RRF_K + rank + 1)
         return sorted(fused.values(), key=lambda h: -h.score)[:k]
+
+    def _by_sentence(self, vector: list[float], where: dict | None) -> list[StoredChunk]:
+        live = self.store.manifest()
+        matches = self.store.sentences.nearest(vector, self.candidates_k * 2, live, where)
+        order = list(dict.fromkeys(m.chunk_id for m in matches))[:self.candidates_k]
+        chunks = self.store.chunks_by_id(order)
+        return [chunks[c] for c in order if c in chunks]
 
 
 class Retriever:
     def __init__(self, store: ChunkStore, keywords: KeywordIndex, embeddings: Embeddings, weights: TermWeights,
-                 candidates_k: int = 20, glossary=None):
+                 candidates_k: int = 20, glossary=None, rerank: RerankWeights = RerankWeights()):
         self.search = HybridSearch(store, keywords, embeddings, candidates_k, glossary)
         self.store = store
         self.embeddings = embeddings
         self.weights = weights
+        self.rerank = rerank
 
     def retrieve(self, asked: Question, scope: Scope, enough: Callable[[Retrieved], bool]) -> Retrieved:
-        """Passages for the question within ``scope``; the whole report when ``enough`` says the scope
-        has nothing on it."""
+        """Passages for the question within ``scope``; the same reports whole when ``enough`` says the
+        asked phase has nothing on it."""
         vector = self.embeddings.embed_query(asked.text)
         # Unfiltered: the gate asks how far the best passage anywhere stands above the rest.
         nearest = [c.score for c in self.store.query(vector, NEAREST_K)] if asked.info.english else []
-        found = Retrieved(self.search.search(asked.text, scope.phase, query_vector=vector), vector, nearest)
-        if scope.phase and not enough(found):
+        found = self._find(asked, scope, vector, nearest)
+        if scope.phased and not enough(found):
             # The asked phase may simply not cover it; look in the whole report before refusing.
-            wide = self.search.search(asked.text, scope.widened().phase, query_vector=vector)
-            found = replace(found, hits=wide)
-        return replace(found, hits=self._rerank(asked.info, found.hits))
+            found = self._find(asked, scope.widened(), vector, nearest)
+        return found
 
-    def _rerank(self, info: QuestionInfo, hits: list[Hit]) -> list[Hit]:
-        """Fused rank, nudged by how much of the question each passage contains: rank fusion alone
-        cannot tell a passage with every question word from one that is merely on the same theme."""
-        if info.english or not info.terms:
-            return hits
-        return sorted(hits, key=lambda h: -(h.score + RERANK_WEIGHT * self.weights.coverage(
-            info, h.chunk.embed_text)))
+    def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
+        hits = self.search.search(asked.text, scope, query_vector=vector)
+        similarity = self._score_meaning(hits[:SCORED_K], vector)
+        for hit in hits:
+            hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
+        return Retrieved(self._reranked(hits), vector, nearest, similarity)
+
+    def _score_meaning(self, hits: list[Hit], vector: list[float]) -> dict[str, float]:
+        """Each hit's closest sentence and its section path, compared with the question."""
+        matches, vectors = self.store.sentences.of_chunks([h.chunk.id for h in hits], self.store.manifest())
+        if not matches:
+            return {}
+        similarity = np.asarray(vectors, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        by_chunk = {h.chunk.id: h for h in hits}
+        sentences: dict[str, float] = {}
+        for match, value in zip(matches, similarity.tolist()):
+            hit = by_chunk[match.chunk_id]
+            if match.kind == TITLE:
+                hit.title = max(hit.title, value)
+            else:
+                hit.sentence = max(hit.sentence, value)
+                sentences[match.text] = max(sentences.get(match.text, 0.0), value)
+        return sentences
+
+    def _reranked(self, hits: list[Hit]) -> list[Hit]:
+        """Rank fusion alone cannot tell a passage that means what was asked from one that merely shares
+        a word with it ("保护" in 文化保护 and 生态环境保护): meaning and coverage decide among the fused."""
+        w = self.rerank
+        return sorted(hits, key=lambda h: -(w.fused * h.score + w.sentence * h.sentence + w.title * h.title
+                                            + w.coverage * h.coverage))
 
 
 class HybridRetriever(BaseRetriever):
@@ -115,4 +164,4 @@ class HybridRetriever(BaseRetriever):
         return [Document(page_content=h.chunk.text, id=h.chunk.id,
                          metadata={**encode_meta(h.chunk.meta), "score": h.score, "dense": h.dense,
                                    "keyword": h.keyword})
-                for h in self.search.search(query, self.phase, self.k)]
+                for h in self.search.search(query, Scope(phase=self.phase), self.k)]

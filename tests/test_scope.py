@@ -1,0 +1,114 @@
+"""Which reports a question is about, and the phase each report's own years give it."""
+from __future__ import annotations
+
+import pytest
+
+from bot.catalog import Report
+from bot.stages.scope import Scope, ScopeReader
+from index.identity import ReportIdentity
+from index.meta import ChunkMeta
+
+LISHUI = Report("lishui-2024.txt", ReportIdentity("丽水市2024年政府工作报告", "丽水市", 2024, "annual", 2023, 2024))
+SHUNPING = Report("shunping-2024.txt", ReportIdentity("顺平县2024年政府工作报告", "顺平县", 2024, "annual", 2023, 2024))
+DISTRICT = Report("district.txt", ReportIdentity("某区2022年上半年工作总结", "", 2022, "mid-year", 2022, 2022))
+
+
+class FixedCatalog:
+    def __init__(self, reports):
+        self._reports = reports
+
+    def reports(self):
+        return sorted(self._reports, key=lambda r: r.sort_key)
+
+    def by_id(self):
+        return {r.doc_id: r for r in self._reports}
+
+
+@pytest.fixture
+def reader():
+    return ScopeReader(FixedCatalog([LISHUI, SHUNPING, DISTRICT]))
+
+
+def test_a_place_named_without_its_suffix_scopes_to_that_report(reader):
+    reading = reader.read("丽水去年经济怎么样", "", [])
+    assert reading.scope.docs == ("lishui-2024.txt",)
+    assert "丽水" in reading.words
+
+
+def test_last_year_is_the_review_of_an_annual_report(reader):
+    reading = reader.read("丽水去年经济怎么样", "", [])
+    assert reading.scope.phase_of("lishui-2024.txt") == "done"
+    assert reader.read("丽水今年打算怎么招商", "", []).scope.phase_of("lishui-2024.txt") == "plan"
+
+
+def test_this_year_in_a_mid_year_report_is_both_halves(reader):
+    reading = reader.read("今年经济怎么样", "", [])
+    assert reading.scope.docs == ()
+    assert reading.scope.phase_of("district.txt") == ""
+    assert reading.scope.phase_of("lishui-2024.txt") == "plan"
+
+
+def test_a_named_year_keeps_only_the_reports_that_speak_for_it(reader):
+    reading = reader.read("2023年GDP增长多少", "", [])
+    assert set(reading.scope.docs) == {"lishui-2024.txt", "shunping-2024.txt"}
+    assert reading.words == ("2023年",)
+
+
+def test_a_year_no_report_covers_does_not_narrow(reader):
+    assert reader.read("2019年GDP是多少", "", []).scope.docs == ()
+
+
+def test_half_year_words_point_to_mid_year_reports(reader):
+    assert reader.read("上半年生态环境做了什么", "done", []).scope.docs == ("district.txt",)
+
+
+def test_the_level_of_place_narrows_when_no_place_is_named(reader):
+    assert reader.read("全县常住人口有多少", "", []).scope.docs == ("shunping-2024.txt",)
+
+
+def test_a_follow_up_keeps_the_report_the_conversation_settled_on(reader):
+    history = [{"role": "user", "content": "顺平县去年修了多少路"},
+               {"role": "assistant", "content": "根据《顺平县2024年政府工作报告》……"}]
+    reading = reader.read("那今年呢", "plan", history)
+    assert reading.scope.docs == ("shunping-2024.txt",)
+    assert reading.scope.named
+
+
+def test_a_new_place_overrides_the_conversation(reader):
+    history = [{"role": "user", "content": "顺平县去年修了多少路"}, {"role": "assistant", "content": "……"}]
+    assert reader.read("丽水呢", "", history).scope.docs == ("lishui-2024.txt",)
+
+
+def test_the_users_choice_limits_the_library(reader):
+    reading = reader.read("经济怎么样", "", [], chosen=["shunping-2024.txt", "district.txt"])
+    assert set(reading.scope.docs) == {"shunping-2024.txt", "district.txt"}
+    assert not reading.scope.named
+
+
+@pytest.mark.parametrize("meta, accepted", [
+    (ChunkMeta("lishui-2024.txt", phase="done"), True),
+    (ChunkMeta("lishui-2024.txt", phase="plan"), False),
+    (ChunkMeta("lishui-2024.txt", phase=""), True),
+    (ChunkMeta("district.txt", phase="plan"), True),
+    (ChunkMeta("other.txt", phase="done"), False),
+])
+def test_scope_filters_agree_with_each_other(meta, accepted):
+    scope = Scope(("lishui-2024.txt", "district.txt"), "", (("lishui-2024.txt", "done"),))
+    assert scope.accepts(meta) is accepted
+    assert _matches(scope.where(), meta) is accepted
+
+
+def _matches(where: dict | None, meta: ChunkMeta) -> bool:
+    """A tiny evaluator of the Chroma filter language, enough for what Scope.where writes."""
+    if where is None:
+        return True
+    if "$and" in where:
+        return all(_matches(w, meta) for w in where["$and"])
+    if "$or" in where:
+        return any(_matches(w, meta) for w in where["$or"])
+    (field, test), = where.items()
+    value = getattr(meta, field)
+    if isinstance(test, dict):
+        (op, arg), = test.items()
+        return value in arg if op == "$in" else value not in arg
+    return value == test
