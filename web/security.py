@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from web.asgi import header_map, route_path
 from web.auth import GRADIO_UPLOAD, AdminGate, AdminRoutes, AppLogin
 from web.errors import refuse
+from web.origins import EmbedOrigins
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,13 @@ def add_guards(app: FastAPI, settings, gate: AdminGate) -> None:
         if settings.proxy_user_header:
             log.warning("trusting the %s header: make sure only the reverse proxy can reach this app",
                         settings.proxy_user_header)
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=True,
+    origins = app.state.embed_origins = EmbedOrigins.from_settings(settings)  # the embedding check reads it too
+    app.add_middleware(CORSMiddleware, allow_origins=list(origins.cors), allow_credentials=True,
                        allow_methods=["GET", "POST", "DELETE", "OPTIONS"], allow_headers=["*"], max_age=600)
     hosts = allowed_hosts(settings)
     app.add_middleware(HostAllowList, hosts=hosts)
-    app.add_middleware(SecurityHeaders, frame_ancestors=list(settings.frame_ancestors),
-                       allowed_origins=list(settings.cors_origins))
+    app.add_middleware(SecurityHeaders, frame_ancestors=list(origins.frame_ancestors),
+                       allowed_origins=list(origins.cors))
     log.info("allowed hosts: %s", ", ".join(hosts))
     if not gate.enabled:
         log.info("document management is off: set QA_ADMIN_TOKEN_FILE (or QA_ADMIN_TOKEN) to turn it on")
