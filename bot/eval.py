@@ -1,7 +1,8 @@
-"""python -m bot.eval FILE.jsonl [--k 3] [--json] [--calibrate]
+"""python -m bot.eval FILE.jsonl [FILE.jsonl ...] [--split dev|validation|all] [--k 3] [--json] [--calibrate]
 
 Metrics (see the eval README): retrieval hit@1, hit@k and MRR over items with markers; answer accuracy
-over non-refuse items; refusal precision and recall; masked honesty. Failing items are listed.
+over non-refuse items; refusal precision and recall; masked honesty. They are printed overall, per report
+and per category, each with its dev and validation rows next to each other. Failing items are listed.
 """
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.query import is_english
+
+SPLITS = ("dev", "validation")
+DEFAULT_REPORT = "district-report-2022-h1"  # the eval README: an item without ``doc`` is about this report
+ACROSS = "across"  # the report label of items that fit several reports (``docs``)
+# Categories of question files that predate ``category``, read from their ``kind``
+CATEGORY_OF_KIND = {"paraphrase": "paraphrase", "masked": "masked", "multiturn": "followup",
+                    "refuse": "refuse", "variant": "variant"}
 
 REFUSAL = re.compile(r"没有找到|未找到|未提及|没有提及|无法回答|不包含|未涉及|没有相关|无相关|未包含|没有涉及|找不到|没有提到|未提到")
 
@@ -35,6 +43,26 @@ class ItemResult:
 
 def load_items(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def report_of(item: dict) -> str:
+    """The report an item is about, as a file stem; ``across`` for items that fit several reports."""
+    if item.get("docs"):
+        return ACROSS
+    return Path(item.get("doc") or DEFAULT_REPORT).stem
+
+
+def category_of(item: dict) -> str:
+    return item.get("category") or CATEGORY_OF_KIND.get(item.get("kind") or "", "plain")
+
+
+def split_of(item: dict) -> str:
+    """Items without a split are dev items: only a bank's own validation split is held out."""
+    return item.get("split") or "dev"
+
+
+def select_split(items: list[dict], split: str) -> list[dict]:
+    return items if split == "all" else [item for item in items if split_of(item) == split]
 
 
 def is_refusal(answer) -> bool:
@@ -120,43 +148,93 @@ def calibrate(results: list[ItemResult]) -> str:
     return "\n".join(lines)
 
 
+def breakdown(results: list[ItemResult], group_of, splits: tuple[str, ...], k: int) -> dict[str, dict[str, dict]]:
+    """Metrics per group (``group_of(item)``) and split: {group: {split: metrics}}; every split in
+    ``splits`` gets its row, empty or not, so that dev and validation always line up."""
+    grouped: dict[str, dict[str, list[ItemResult]]] = defaultdict(lambda: {split: [] for split in splits})
+    for r in results:
+        split = split_of(r.item)
+        if split in splits:
+            grouped[group_of(r.item)][split].append(r)
+    return {group: {split: metrics(rs, k) for split, rs in by_split.items()}
+            for group, by_split in sorted(grouped.items())}
+
+
+def breakdowns(results: list[ItemResult], splits: tuple[str, ...], k: int) -> dict[str, dict[str, dict[str, dict]]]:
+    return {"by_report": breakdown(results, report_of, splits, k),
+            "by_category": breakdown(results, category_of, splits, k),
+            "overall": breakdown(results, lambda _item: "overall", splits, k)}
+
+
 def _fmt(value) -> str:
-    return "   -  " if value is None else f"{value:6.3f}"
+    return "-" if value is None else f"{value:.3f}"
 
 
-def format_table(overall: dict, by_kind: dict[str, dict], k: int) -> str:
+def format_breakdown(title: str, table: dict[str, dict[str, dict]], k: int) -> str:
+    """One block: a row per group and split, the splits of a group on consecutive rows."""
     columns = ["n", "hit@1", f"hit@{k}", "mrr", "accuracy", "refusal_precision", "refusal_recall", "masked_honesty"]
-    header = f"{'kind':<10}" + "".join(f"{c:>18}" for c in columns)
+    label_width = max([len(title)] + [len(group) for group in table]) + 2
+    widths = [max(len(c), 6) + 2 for c in columns]
+    header = f"{title:<{label_width}}{'split':<12}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths))
     rows = [header, "-" * len(header)]
-    for name, m in list(by_kind.items()) + [("overall", overall)]:
-        rows.append(f"{name:<10}" + "".join(f"{m[c]:>18}" if c == "n" else f"{_fmt(m[c]):>18}" for c in columns))
+    for group, by_split in table.items():
+        for i, (split, m) in enumerate(by_split.items()):
+            cells = "".join(f"{m[c] if c == 'n' else _fmt(m[c]):>{w}}" for c, w in zip(columns, widths))
+            rows.append(f"{group if i == 0 else '':<{label_width}}{split:<12}{cells}")
     return "\n".join(rows)
+
+
+def format_breakdowns(tables: dict[str, dict[str, dict[str, dict]]], k: int) -> str:
+    titles = {"by_report": "report", "by_category": "category", "overall": "all items"}
+    return "\n\n".join(format_breakdown(titles[name], table, k) for name, table in tables.items())
+
+
+def is_failure(r: ItemResult, k: int) -> bool:
+    return bool(r.problems) or bool(r.item.get("markers") and (r.rank is None or r.rank > k))
+
+
+def failure_record(r: ItemResult) -> dict:
+    return {"id": r.item.get("id"), "report": report_of(r.item), "category": category_of(r.item),
+            "split": split_of(r.item), "q": r.item["q"], "rank": r.rank, "problems": r.problems, "answer": r.answer}
+
+
+def format_failures(failures: list[ItemResult]) -> str:
+    lines = [f"failing items ({len(failures)}):"]
+    for r in failures:
+        lines.append(f"- {r.item.get('id')} [{report_of(r.item)} / {category_of(r.item)} / {split_of(r.item)}] "
+                     f"rank={r.rank} {'; '.join(r.problems)}\n  Q: {r.item['q']}\n"
+                     f"  A: {r.answer[:160].replace(chr(10), ' / ')}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.eval", description=__doc__.splitlines()[0])
-    parser.add_argument("file", type=Path)
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all",
+                        help="the items to run (items without a split are dev items); default: all")
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--calibrate", action="store_true", help="print the refusal gate's evidence split")
     args = parser.parse_args(argv)
+    missing = [str(path) for path in args.files if not path.is_file()]
+    if missing:
+        parser.error(f"no such question file: {', '.join(missing)}")
+    items = select_split([item for path in args.files for item in load_items(path)], args.split)
+    splits = SPLITS if args.split == "all" else (args.split,)
 
     from bot.chain import build_bot
     from bot.settings import Settings
 
     bot = build_bot(Settings())
-    overall, by_kind, results = evaluate(bot, load_items(args.file), args.k, with_evidence=args.calibrate)
-    failures = [r for r in results if r.problems or (r.item.get("markers") and (r.rank is None or r.rank > args.k))]
+    _overall, _by_kind, results = evaluate(bot, items, args.k, with_evidence=args.calibrate)
+    tables = breakdowns(results, splits, args.k)
+    failures = [r for r in results if is_failure(r, args.k)]
     if args.json:
-        print(json.dumps({"overall": overall, "by_kind": by_kind, "failures": [
-            {"id": r.item.get("id"), "q": r.item["q"], "rank": r.rank, "problems": r.problems, "answer": r.answer}
-            for r in failures]}, ensure_ascii=False, indent=2))
+        print(json.dumps({"splits": list(splits), **tables, "failures": [failure_record(r) for r in failures]},
+                         ensure_ascii=False, indent=2))
     else:
-        print(format_table(overall, by_kind, args.k))
-        print(f"\nfailing items ({len(failures)}):")
-        for r in failures:
-            print(f"- {r.item.get('id')} [{r.kind}] rank={r.rank} {'; '.join(r.problems)}\n  Q: {r.item['q']}\n"
-                  f"  A: {r.answer[:160].replace(chr(10), ' / ')}")
+        print(format_breakdowns(tables, args.k))
+        print("\n" + format_failures(failures))
     if args.calibrate:
         print("\n" + calibrate(results))
     return 0
