@@ -22,7 +22,7 @@ from bot.stages.understand import QuestionReader
 from bot.stages.write import Writer
 from bot.stages.write_llm import stream_llm_answer
 from bot.turn import Timer, Turn
-from bot.types import Answer
+from bot.types import Answer, InputError
 from index.components import IndexComponents, open_index
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Bot:
         timings: dict[str, float] = {}
         timer = Timer(timings)
         text, messages = self.reader.read(question, history)
+        docs = self._known(docs)
         timer.lap("normalise")
         asked = self.reader.understand(text, messages)
         timer.lap("rewrite")
@@ -93,6 +94,19 @@ class Bot:
         plan = self.planner.plan(asked.info, scope, found.hits, evidence)
         timer.lap("gate")
         return Turn(asked, scope, found, evidence, plan, timings, groups if len(groups) > 1 else [])
+
+    def _known(self, docs: list[str] | None) -> list[str] | None:
+        """The user's choice of reports, checked against the library (none chosen: every report)."""
+        if not docs:
+            return None
+        if not isinstance(docs, list) or not all(isinstance(d, str) for d in docs):
+            raise InputError("所选报告的格式不正确。", "docs is not a list of strings")
+        known = self.catalog.by_id()
+        unknown = [d for d in docs if d not in known]
+        if unknown:
+            raise InputError(f"没有找到所选的报告：{'、'.join(unknown[:3])}。请刷新报告列表后再试。",
+                             f"unknown docs {unknown[:3]}")
+        return list(dict.fromkeys(docs))
 
     def _write_grouped(self, turn: Turn) -> Answer:
         """One part per report, each planned and extracted from that report's own passages."""

@@ -52,10 +52,14 @@ def history_of(messages: list[ChatMessage]) -> list[dict]:
     return [m.model_dump(include={"role", "content"}) for m in messages]
 
 
+DocsFilter = Field(None, max_length=1000, description="只在这些报告中回答（文档 ID，见 /api/documents）；不填为全部报告")
+
+
 class AskRequest(TextRequest):
     question: str = Field(description="用户的问题")
     history: list[ChatMessage] = Field(default_factory=list, max_length=200,
                                        description="此前的对话，OpenAI 格式 {role, content}")
+    docs: list[str] | None = DocsFilter
 
 
 # ``cited`` (the sentences the answer quotes) only marks them on the chat page.
@@ -68,6 +72,7 @@ class AskResponse(BaseModel):
     question: str = Field(description="实际检索的问题：规范化后的，追问改写后的")
     sources: list[SourceOut]
     timings_ms: dict[str, float]
+    suggestions: list[str] = Field(default_factory=list, description="可以接着问的问题")
 
 
 class ChatCompletionRequest(TextRequest):
@@ -75,6 +80,7 @@ class ChatCompletionRequest(TextRequest):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
+    docs: list[str] | None = DocsFilter
 
 
 class SessionRequest(TextRequest):

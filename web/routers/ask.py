@@ -13,4 +13,4 @@ router = APIRouter(tags=["问答"])
              responses={400: {"description": "问题为空、过长或含控制字符；请求格式不正确"},
                         413: {"description": "请求内容过大"}})
 def ask(body: AskRequest, bot: BotDep) -> dict:
-    return bot.ask(body.question, history_of(body.history)).to_dict()
+    return bot.ask(body.question, history_of(body.history), body.docs).to_dict()

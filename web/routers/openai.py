@@ -38,11 +38,11 @@ async def chat_completions(body: ChatCompletionRequest, bot: BotDep):
     question, history = message_text(last.content), history_of(body.messages[:-1])
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     if not body.stream:
-        answer = await run_in_threadpool(bot.ask, question, history)
+        answer = await run_in_threadpool(bot.ask, question, history, body.docs)
         return {**base, "object": "chat.completion", **_extras(answer),
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": answer.answer}}]}
-    items = bot.stream(question, history)
+    items = bot.stream(question, history, body.docs)
     first = await run_in_threadpool(next, items)  # bad input fails here, before any byte is sent
     return StreamingResponse(completion_stream(itertools.chain([first], items), base),
                              media_type="text/event-stream",
