@@ -67,7 +67,7 @@
     ".message { padding: 20px 16px; font: 15px/1.7 var(--qa-font); color: #1f2937; }",
     ".message p { margin: 0 0 12px; }",
     ".message code { font-family: ui-monospace, Consolas, monospace; font-size: 14px; background: #f3f4f6;",
-    "  padding: 1px 4px; border-radius: 3px; word-break: break-all; }",
+    "  padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }",
     ".message a { color: #1d4ed8; }",
     ".loading { position: absolute; inset: 0; padding: 20px 16px; font: 15px/1.7 var(--qa-font); color: #374151; }",
     "@media (max-width: 600px) { .panel { left: 0; right: 0; width: 100%; max-width: none; box-shadow: none; } }"

@@ -1,0 +1,235 @@
+"""The floating widget in a real Chromium, on the sample portal served from a second origin.
+
+The app runs in a uvicorn thread on the bundled report (stand-in embedding model: this checks wiring,
+not answer quality); samples/ is served by a plain HTTP server on another port, so the widget script,
+the frame and the embedding check all cross origins as they would on a real portal. Screenshots of the
+open widget go to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "tests" / "browser" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+QUESTION = "上半年生态环境做了什么"
+OPEN_NAME = "打开工作报告问答"
+
+_AXE_SERIOUS = """async (context) => {
+  const result = await axe.run(context || document, {resultTypes: ["violations"], iframes: false});
+  return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+                          .map(v => `${v.id}: ${v.nodes.map(n => JSON.stringify(n.target)).join(" | ")}`);
+}"""
+
+
+def start_app(app) -> tuple[str, callable]:
+    """Serve an ASGI app from a uvicorn thread on a free port; returns its URL and a stop function."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
+        time.sleep(0.1)
+
+    def stop():
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def serve_folder(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def sites(fake_report_bot, fake_report_settings, tmp_path_factory):
+    """The portal, an app that lets it in (trailing slash and all), and an app left at its defaults."""
+    from web.app import create_app
+
+    portal = f"http://127.0.0.1:{free_port()}"
+    allowing = fake_report_settings.model_copy(update={"cors_origins": [portal + "/"],
+                                                       "frame_ancestors": ["'self'", portal + "/"]})
+    refusing = fake_report_settings.model_copy(update={"index_dir": tmp_path_factory.mktemp("refusing")})
+    fake_report_bot.components.keywords.tokenizer.warm_up()  # as build_bot does before serving
+    app_url, stop_app = start_app(create_app(fake_report_bot, allowing))
+    refusing_url, stop_refusing = start_app(create_app(fake_report_bot, refusing, ui=False))
+    portal_server = serve_folder(ROOT / "samples", int(portal.rsplit(":", 1)[1]))
+    yield {"portal": portal, "app": app_url, "refusing": refusing_url}
+    stop_app()
+    stop_refusing()
+    portal_server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def open_portal(browser, sites, viewport: dict, app: str = "app", scheme: str = "light"):
+    context = browser.new_context(locale="zh-CN", viewport=viewport, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{sites['portal']}/portal.html?bot={sites[app]}")
+    page.get_by_role("button", name=OPEN_NAME).wait_for(timeout=30000)
+    return page
+
+
+def widget_frame(page):
+    """The chat inside the widget's panel, once it has loaded."""
+    page.locator("#qa-panel iframe").wait_for(timeout=30000)
+    frame = page.locator("#qa-panel iframe").content_frame
+    frame.locator("#qa-question textarea").wait_for(timeout=60000)
+    return frame
+
+
+def ask(frame, question: str) -> str:
+    frame.locator("#qa-question textarea").fill(question)
+    frame.locator("#qa-question textarea").press("Enter")
+    answer = frame.locator('[data-testid="bot"]').first
+    answer.get_by_text("[1]").first.wait_for(timeout=60000)
+    return answer.inner_text()
+
+
+def active_in_widget(page) -> str:
+    """The accessible name of whatever has the focus inside the widget's shadow root."""
+    return page.evaluate("""() => {
+        const active = document.getElementById('report-qa-widget').shadowRoot.activeElement;
+        return active ? active.getAttribute('aria-label') || active.tagName : '';
+    }""")
+
+
+def save_screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_on_a_phone_the_widget_opens_full_screen_and_answers(browser, sites):
+    page = open_portal(browser, sites, PHONE)
+    try:
+        assert no_horizontal_scroll(page), "the sample portal overflows a 390 px phone"
+        for embedded in ("#bot-frame", "gradio-app"):
+            box = page.locator(embedded).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"{embedded} overflows"
+        save_screenshot(page, "portal-phone.png")
+        page.get_by_role("button", name=OPEN_NAME).click()
+        panel = page.get_by_role("dialog", name="工作报告问答")
+        box = panel.bounding_box()
+        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
+        answer = ask(widget_frame(page), QUESTION)
+        assert "生态环境" in answer
+        page.wait_for_timeout(300)
+        save_screenshot(page, "widget-phone.png")
+        assert no_horizontal_scroll(page)
+    finally:
+        page.context.close()
+
+
+def test_on_a_desktop_the_widget_is_a_side_panel_worked_by_keyboard(browser, sites):
+    page = open_portal(browser, sites, DESKTOP)
+    try:
+        launcher = page.get_by_role("button", name=OPEN_NAME)
+        assert launcher.get_attribute("aria-expanded") == "false"
+        launcher.focus()
+        page.keyboard.press("Enter")
+        panel = page.get_by_role("dialog", name="工作报告问答")
+        box = panel.bounding_box()
+        assert box["height"] == DESKTOP["height"] and box["x"] + box["width"] == DESKTOP["width"]
+        assert 360 <= box["width"] <= 480, "a side panel, not full screen"
+        assert active_in_widget(page) == "关闭工作报告问答"  # focus moves into the panel
+        answer = ask(widget_frame(page), QUESTION)
+        assert "生态环境" in answer
+        page.wait_for_timeout(300)
+        save_screenshot(page, "widget-desktop.png")
+
+        page.get_by_role("button", name="关闭工作报告问答").focus()
+        page.keyboard.press("Escape")
+        panel.wait_for(state="hidden")
+        assert active_in_widget(page) == OPEN_NAME and launcher.get_attribute("aria-expanded") == "false"
+        page.keyboard.press("Space")  # open again: the conversation is still there
+        assert "生态环境" in page.locator("#qa-panel iframe").content_frame.locator('[data-testid="bot"]').first.inner_text()
+    finally:
+        page.context.close()
+
+
+def test_the_sample_portal_keeps_the_iframe_and_the_component_working(browser, sites):
+    page = open_portal(browser, sites, DESKTOP)
+    try:
+        framed = page.frame_locator("#bot-frame")
+        framed.locator("#qa-question textarea").wait_for(timeout=60000)
+        assert "生态环境" in ask(framed, QUESTION)
+        component = page.locator("gradio-app")
+        component.locator("#qa-question textarea").wait_for(timeout=60000)
+        assert "生态环境" in ask(component, QUESTION)
+        assert page.locator(".problem:visible").count() == 0  # nothing to complain about
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_problem_in_the_widget(browser, sites, scheme):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: bash scripts/setup.sh test")
+    page = open_portal(browser, sites, DESKTOP, scheme=scheme)
+    try:
+        page.add_script_tag(path=str(AXE))
+        assert page.evaluate(_AXE_SERIOUS, {"include": [["#report-qa-widget"]]}) == []
+        page.get_by_role("button", name=OPEN_NAME).click()
+        frame = widget_frame(page)
+        assert page.evaluate(_AXE_SERIOUS, {"include": [["#report-qa-widget"]]}) == []
+        ask(frame, QUESTION)
+        chat = page.locator("#qa-panel iframe").element_handle().content_frame()
+        chat.add_script_tag(path=str(AXE))
+        assert chat.evaluate(_AXE_SERIOUS, None) == []
+    finally:
+        page.context.close()
+
+
+def test_a_portal_the_app_does_not_allow_is_told_which_setting_to_change(browser, sites):
+    page = open_portal(browser, sites, PHONE, app="refusing")
+    try:
+        page.get_by_role("button", name=OPEN_NAME).click()
+        message = page.get_by_role("dialog", name="工作报告问答").get_by_role("alert")
+        message.wait_for(timeout=30000)
+        text = message.inner_text()
+        assert "QA_FRAME_ANCESTORS" in text and sites["portal"] in text
+        assert page.locator("#qa-panel iframe").count() == 0
+        save_screenshot(page, "widget-refused-phone.png")
+        page.keyboard.press("Escape")
+        # The sample's own iframe and component say the same, each naming its own setting.
+        assert "QA_FRAME_ANCESTORS" in page.locator("#frame-problem").inner_text()
+        assert "QA_CORS_ORIGINS" in page.locator("#component-problem").inner_text()
+    finally:
+        page.context.close()
