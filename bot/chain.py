@@ -41,7 +41,7 @@ class Bot:
         self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)
-        self.writer = Writer(weights, settings.sources_k)
+        self.writer = Writer()
         self.catalog = Catalog(store)
         self.scopes = ScopeReader(self.catalog)
 
@@ -61,7 +61,8 @@ class Bot:
         turn = self.prepare(question, history, docs)
         timer = Timer(turn.timings)
         answer = self._write_grouped(turn) if turn.groups else self.writer.write(
-            turn.asked, turn.plan, turn.hits, self.extractor.extract(turn.asked.info, turn.plan, turn.found))
+            turn.asked, turn.plan, turn.hits, self.extractor.extract(turn.asked.info, turn.plan, turn.found),
+            self._searched(turn.scope))
         by_llm = self.llm is not None and (bool(turn.groups) or turn.plan.llm_may_write)
         if by_llm:
             answer = yield from stream_llm_answer(self.llm, turn.asked, answer, timer)
@@ -108,6 +109,11 @@ class Bot:
                              f"unknown docs {unknown[:3]}")
         return list(dict.fromkeys(docs))
 
+    def _searched(self, scope) -> list[str]:
+        """The titles of the reports a refusal speaks for."""
+        reports = self.catalog.reports()
+        return [r.title for r in reports if not scope.docs or r.doc_id in scope.docs]
+
     def _write_grouped(self, turn: Turn) -> Answer:
         """One part per report, each planned and extracted from that report's own passages."""
         parts = []
@@ -116,7 +122,7 @@ class Bot:
                                      finding.evidence)
             extract = self.extractor.extract(turn.asked.info, plan, finding.found)
             parts.append((finding.title, finding.year, plan, finding.found.hits, extract))
-        return self.writer.write_grouped(turn.asked, parts)
+        return self.writer.write_grouped(turn.asked, parts, self._searched(turn.scope))
 
 
 

@@ -72,9 +72,6 @@ class Citations:
 
 
 class Writer:
-    def __init__(self, *_old_arguments: object):
-        """Takes nothing; accepts the former (weights, sources_k) until the chain stops passing them."""
-
     def write(self, asked: Question, plan: Plan, hits: list[Hit], extract: Extract,
               searched: Sequence[str] = ()) -> Answer:
         """The answer from one plan; ``searched``: the titles of the reports searched, for a refusal."""
