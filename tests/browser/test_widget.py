@@ -117,6 +117,12 @@ def ask(frame, question: str) -> str:
     return answer.inner_text()
 
 
+def input_within(frame, panel) -> bool:
+    """Whether the chat's input box lies inside the panel, with nothing to scroll."""
+    box, area = frame.locator("#qa-question textarea").bounding_box(), panel.bounding_box()
+    return area["y"] <= box["y"] and box["y"] + box["height"] <= area["y"] + area["height"]
+
+
 def active_in_widget(page) -> str:
     """The accessible name of whatever has the focus inside the widget's shadow root."""
     return page.evaluate("""() => {
@@ -148,8 +154,9 @@ def test_on_a_phone_the_widget_opens_full_screen_and_answers(browser, sites):
         panel = page.get_by_role("dialog", name="工作报告问答")
         box = panel.bounding_box()
         assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
-        answer = ask(widget_frame(page), QUESTION)
-        assert "生态环境" in answer
+        frame = widget_frame(page)
+        assert "生态环境" in ask(frame, QUESTION)
+        assert input_within(frame, panel), "the input is off screen after an answer"
         page.wait_for_timeout(300)
         save_screenshot(page, "widget-phone.png")
         assert no_horizontal_scroll(page)
@@ -169,8 +176,9 @@ def test_on_a_desktop_the_widget_is_a_side_panel_worked_by_keyboard(browser, sit
         assert box["height"] == DESKTOP["height"] and box["x"] + box["width"] == DESKTOP["width"]
         assert 360 <= box["width"] <= 480, "a side panel, not full screen"
         assert active_in_widget(page) == "关闭工作报告问答"  # focus moves into the panel
-        answer = ask(widget_frame(page), QUESTION)
-        assert "生态环境" in answer
+        frame = widget_frame(page)
+        assert "生态环境" in ask(frame, QUESTION)
+        assert input_within(frame, panel), "the input is off screen after an answer"
         page.wait_for_timeout(300)
         save_screenshot(page, "widget-desktop.png")
 
