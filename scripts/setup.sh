@@ -15,6 +15,12 @@ if [ "${1:-}" = "test" ]; then
   # A plain "torch" would pull a multi-GB CUDA build; 2.13.0 resolves to the local CPU build.
   python -m pip install -q "torch==2.13.0" || echo "warning: torch 2.13.0 not available; sentence-transformers will choose its own torch" >&2
   python -m pip install -q -e ".[test]"
+  # axe-core, the accessibility checker the browser tests load into pages (from the npm registry)
+  if command -v npm >/dev/null 2>&1; then
+    npm install --silent --no-save --no-audit --no-fund --prefix tests/browser/node axe-core@4.14.1
+  else
+    echo "warning: install npm (Debian package npm) for the accessibility checks in the browser tests" >&2
+  fi
   if ! command -v chromium >/dev/null 2>&1 || ! (fc-list :lang=zh 2>/dev/null | grep -q .); then
     if [ "$(id -u)" = "0" ]; then
       export DEBIAN_FRONTEND=noninteractive
