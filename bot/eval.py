@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"no such question file: {', '.join(missing)}")
     items = select_split([item for path in args.files for item in load_items(path)], args.split)
+    if not items:
+        parser.error(f"no {args.split} items in {', '.join(map(str, args.files))}")
     splits = SPLITS if args.split == "all" else (args.split,)
 
     from bot.chain import build_bot

@@ -298,3 +298,13 @@ def test_the_cli_rejects_a_missing_file_before_loading_a_model(tmp_path, capsys)
         main([str(tmp_path / "absent.jsonl")])
     assert stopped.value.code == 2
     assert "absent.jsonl" in capsys.readouterr().err
+
+
+def test_the_cli_rejects_a_split_with_no_items(tmp_path, capsys):
+    questions = tmp_path / "old.jsonl"
+    questions.write_text(json.dumps({"id": "a", "q": "问", "markers": [], "groups": [], "min": 0}) + "\n",
+                         encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main([str(questions), "--split", "validation"])
+    assert stopped.value.code == 2
+    assert "no validation items" in capsys.readouterr().err
