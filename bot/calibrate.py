@@ -1,11 +1,14 @@
 """python -m bot.calibrate FILE.jsonl... [--write] [--unscoped]
 
-Fit the evidence gate on a labelled question bank: a logistic model over the gate's signals (see
-bot.stages.gate), answerable items against refuse items, on the dev split only. The threshold is
-chosen by 5-fold cross-validation (out-of-fold probabilities, best balanced accuracy); the lower
-"partial" threshold separates near misses (topic present, detail missing) from questions the reports
-do not touch. Prints the precision/recall curve, and the validation split's figures with the fitted
-model. ``--write`` stores the model in bot/gate_model.json under the embedding model's id.
+Fit, on the dev split of a labelled question bank only, the two things the bot weighs:
+- the evidence gate: a logistic model over the gate's signals (see bot.stages.gate), answerable items
+  against refuse items. The threshold is chosen by 5-fold cross-validation (out-of-fold probabilities,
+  best balanced accuracy); the lower "partial" threshold separates near misses (topic present, detail
+  missing) from questions the reports do not touch. Prints the precision/recall curve.
+- the rerank mix (see bot.stages.retrieve.RerankWeights): a grid search for the best MRR of the
+  passages holding an item's markers.
+Both are then shown on the validation split. ``--write`` stores them in bot/fitted_weights.json under
+the embedding model's id.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.stages.gate import MODEL_PATH, SIGNALS
+from bot.stages.gate import FITTED_PATH, SIGNALS
 
 FOLDS = 5
 L2 = 0.05
@@ -26,10 +29,15 @@ STEPS = 3000
 RATE = 0.5
 
 
+RERANK_GRID = (0.0, 0.005, 0.01, 0.02, 0.04, 0.08)
+RERANK_FEATURES = ("sentence", "title", "coverage")
+
+
 @dataclass
 class Example:
     item: dict
     signals: dict[str, float]
+    candidates: list[tuple[dict[str, float], bool]]  # each retrieved passage: its features, holds a marker
 
     @property
     def answerable(self) -> bool:
@@ -100,26 +108,46 @@ def curve(probabilities: np.ndarray, y: np.ndarray) -> str:
     return "\n".join(rows)
 
 
-DEFAULT_DOC = "district-report-2022-h1.txt"  # the question files' convention for items without "doc"
-
-
-def item_docs(item: dict) -> list[str] | None:
-    """The report an item is asked about, as the user would pick it; None for questions whose point is
-    to name the report themselves (place- or year-scoped) or to span several."""
-    if item.get("docs") or item.get("category") in ("scoped", "across"):
-        return None
-    return [Path(item.get("doc") or DEFAULT_DOC).name]
-
-
 def collect(bot, items: list[dict], scoped: bool) -> list[Example]:
+    from bot.eval import item_docs
+
     examples = []
     for item in items:
         if item.get("history") is None and _is_english(item["q"]):
             continue  # English questions have their own margin rule
         turn = bot.prepare(item["q"], item.get("history"), item_docs(item) if scoped else None)
+        markers = item.get("markers") or []
+        candidates = [({"fused": h.score, "sentence": h.sentence, "title": h.title, "coverage": h.coverage},
+                       any(m in h.chunk.text for m in markers)) for h in turn.found.hits]
         if turn.gate.signals:
-            examples.append(Example(item, turn.gate.signals))
+            examples.append(Example(item, turn.gate.signals, candidates))
     return examples
+
+
+def mean_reciprocal_rank(examples: list[Example], weights: dict[str, float]) -> float:
+    ranked = [e for e in examples if any(relevant for _, relevant in e.candidates)]
+    total = 0.0
+    for example in ranked:
+        order = sorted(example.candidates, key=lambda c: -sum(weights[k] * c[0][k] for k in weights))
+        total += next(1.0 / (i + 1) for i, (_, relevant) in enumerate(order) if relevant)
+    return total / len(ranked) if ranked else 0.0
+
+
+def fit_rerank(examples: list[Example]) -> tuple[dict[str, float], str]:
+    dev = [e for e in examples if e.split == "dev"]
+    grid = [dict(zip(RERANK_FEATURES, values)) for values in
+            ((a, b, c) for a in RERANK_GRID for b in RERANK_GRID for c in RERANK_GRID)]
+    best = max(grid, key=lambda w: (round(mean_reciprocal_rank(dev, {"fused": 1.0, **w}), 4), -sum(w.values())))
+    weights = {"fused": 1.0, **best}
+    validation = [e for e in examples if e.split == "validation"]
+    fused_only = {"fused": 1.0, "sentence": 0.0, "title": 0.0, "coverage": 0.0}
+    lines = [f"rerank {weights}",
+             f"MRR of marked passages among the candidates: dev {mean_reciprocal_rank(dev, weights):.3f} "
+             f"(fusion alone {mean_reciprocal_rank(dev, fused_only):.3f})"]
+    if validation:
+        lines.append(f"validation {mean_reciprocal_rank(validation, weights):.3f} "
+                     f"(fusion alone {mean_reciprocal_rank(validation, fused_only):.3f})")
+    return weights, "\n".join(lines)
 
 
 def _is_english(question: str) -> bool:
@@ -156,16 +184,16 @@ def calibrate(examples: list[Example]) -> tuple[dict, str]:
     return model, "\n".join(lines)
 
 
-def write_model(model: dict, embedding_model: str, path: Path = MODEL_PATH) -> None:
+def write_model(gate: dict, rerank: dict, embedding_model: str, path: Path = FITTED_PATH) -> None:
     stored = json.loads(path.read_text(encoding="utf-8"))
-    stored["by_embedding_model"][embedding_model] = model
+    stored["by_embedding_model"][embedding_model] = {"gate": gate, "rerank": rerank}
     path.write_text(json.dumps(stored, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("files", type=Path, nargs="+")
-    parser.add_argument("--write", action="store_true", help="store the fitted model in bot/gate_model.json")
+    parser.add_argument("--write", action="store_true", help="store what was fitted in bot/fitted_weights.json")
     parser.add_argument("--unscoped", action="store_true", help="ask every item of the whole library")
     args = parser.parse_args(argv)
 
@@ -175,12 +203,15 @@ def main(argv: list[str] | None = None) -> int:
 
     bot = build_bot(Settings())
     items = [item for f in args.files for item in load_items(f)]
-    model, report = calibrate(collect(bot, items, not args.unscoped))
+    examples = collect(bot, items, not args.unscoped)
+    model, report = calibrate(examples)
+    rerank, rerank_report = fit_rerank(examples)
     print(report)
-    print(json.dumps(model, ensure_ascii=False))
+    print(rerank_report)
+    print(json.dumps({"gate": model, "rerank": rerank}, ensure_ascii=False))
     if args.write:
-        write_model(model, bot.components.embeddings.model_id)
-        print(f"written to {MODEL_PATH}")
+        write_model(model, rerank, bot.components.embeddings.model_id)
+        print(f"written to {FITTED_PATH}")
     return 0
 
 

@@ -12,9 +12,9 @@ from bot.evidence import TermWeights
 from bot.glossary import Glossary
 from bot.settings import Settings
 from bot.stages.extract import Extractor
-from bot.stages.gate import EvidenceGate, GateModel
+from bot.stages.gate import EvidenceGate, GateModel, fitted_for
 from bot.stages.plan import Planner
-from bot.stages.retrieve import Retriever
+from bot.stages.retrieve import RerankWeights, Retriever
 from bot.query import without_terms
 from bot.stages.group import findings_by_report
 from bot.stages.scope import ScopeReader
@@ -37,7 +37,8 @@ class Bot:
         store, keywords, embeddings = components.store, components.keywords, components.embeddings
         weights = TermWeights(keywords, glossary)
         self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None)
-        self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary)
+        rerank = RerankWeights(**fitted_for(embeddings.model_id)["rerank"])
+        self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary, rerank)
         self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)

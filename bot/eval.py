@@ -1,8 +1,13 @@
-"""python -m bot.eval FILE.jsonl [FILE.jsonl ...] [--split dev|validation|all] [--k 3] [--json] [--calibrate]
+"""python -m bot.eval FILE.jsonl [FILE.jsonl ...] [--split dev|validation|all] [--unscoped] [--k 3] [--json] [--calibrate]
 
 Metrics (see the eval README): retrieval hit@1, hit@k and MRR over items with markers; answer accuracy
 over non-refuse items; refusal precision and recall; masked honesty. They are printed overall, per report
 and per category, each with its dev and validation rows next to each other. Failing items are listed.
+
+Each item is asked of the whole library with its report chosen, as a user picks it in the chat (items
+whose point is to name the report themselves, place- or year-scoped ones and those spanning several
+reports, choose nothing). ``--unscoped`` chooses nothing for any item. ``--calibrate`` prints the
+evidence gate's precision/recall curve (fit it with ``python -m bot.calibrate``).
 """
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.query import is_english
 
 SPLITS = ("dev", "validation")
 DEFAULT_REPORT = "district-report-2022-h1"  # the eval README: an item without ``doc`` is about this report
@@ -50,6 +54,14 @@ def report_of(item: dict) -> str:
     if item.get("docs"):
         return ACROSS
     return Path(item.get("doc") or DEFAULT_REPORT).stem
+
+
+def item_docs(item: dict) -> list[str] | None:
+    """The report an item is asked about, as the user would choose it; None for questions whose point is
+    to name the report themselves (place- or year-scoped) or to span several."""
+    if item.get("docs") or category_of(item) in ("scoped", "across"):
+        return None
+    return [Path(item.get("doc") or DEFAULT_REPORT + ".txt").name]
 
 
 def category_of(item: dict) -> str:
@@ -119,33 +131,19 @@ def metrics(results: list[ItemResult], k: int) -> dict:
     }
 
 
-def evaluate(bot, items: list[dict], k: int = 3,
-             with_evidence: bool = False) -> tuple[dict, dict[str, dict], list[ItemResult]]:
-    """Answer every item; ``with_evidence`` also records the refusal gate's evidence (for --calibrate)."""
+def evaluate(bot, items: list[dict], k: int = 3, with_evidence: bool = False,
+             scoped: bool = True) -> tuple[dict, dict[str, dict], list[ItemResult]]:
+    """Answer every item; ``with_evidence`` also records the refusal gate's evidence."""
     results = []
     for item in items:
-        evidence = bot.prepare(item["q"], item.get("history")).evidence if with_evidence else 0.0
-        answer = bot.ask(item["q"], item.get("history"))
+        docs = item_docs(item) if scoped else None
+        evidence = bot.prepare(item["q"], item.get("history"), docs).evidence if with_evidence else 0.0
+        answer = bot.ask(item["q"], item.get("history"), docs)
         results.append(judge(item, answer, evidence))
     by_kind: dict[str, list[ItemResult]] = defaultdict(list)
     for r in results:
         by_kind[r.kind].append(r)
     return metrics(results, k), {kind: metrics(rs, k) for kind, rs in sorted(by_kind.items())}, results
-
-
-def calibrate(results: list[ItemResult]) -> str:
-    """The evidence threshold halfway across the widest gap between refuse and answerable items."""
-    refuse = sorted(r.evidence for r in results if r.kind == "refuse" and not is_english(r.item["q"]))
-    other = sorted(r.evidence for r in results if r.kind != "refuse" and not is_english(r.item["q"]))
-    if not refuse or not other:
-        return "calibration needs both refuse and answerable items"
-    lines = [f"refuse evidence:     {' '.join(f'{v:.2f}' for v in refuse)}",
-             f"answerable evidence: {' '.join(f'{v:.2f}' for v in other)}"]
-    if max(refuse) < min(other):
-        lines.append(f"separable: suggested QA_REFUSE_EVIDENCE_MIN={(max(refuse) + min(other)) / 2:.2f}")
-    else:
-        lines.append(f"overlap between {min(other):.2f} and {max(refuse):.2f}")
-    return "\n".join(lines)
 
 
 def breakdown(results: list[ItemResult], group_of, splits: tuple[str, ...], k: int) -> dict[str, dict[str, dict]]:
@@ -214,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the items to run (items without a split are dev items); default: all")
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--calibrate", action="store_true", help="print the refusal gate's evidence split")
+    parser.add_argument("--unscoped", action="store_true", help="choose no report for any item")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="print the evidence gate's precision/recall curve (out-of-fold, dev split)")
     args = parser.parse_args(argv)
     missing = [str(path) for path in args.files if not path.is_file()]
     if missing:
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.settings import Settings
 
     bot = build_bot(Settings())
-    _overall, _by_kind, results = evaluate(bot, items, args.k, with_evidence=args.calibrate)
+    _overall, _by_kind, results = evaluate(bot, items, args.k, scoped=not args.unscoped)
     tables = breakdowns(results, splits, args.k)
     failures = [r for r in results if is_failure(r, args.k)]
     if args.json:
@@ -238,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         print(format_breakdowns(tables, args.k))
         print("\n" + format_failures(failures))
     if args.calibrate:
-        print("\n" + calibrate(results))
+        from bot.calibrate import calibrate, collect
+
+        print("\n" + calibrate(collect(bot, items, not args.unscoped))[1])
     return 0
 
 

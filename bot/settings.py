@@ -19,7 +19,7 @@ class Settings(IndexSettings):
     max_question_chars: int = 500
     history_turns: int = 4  # user+assistant pairs kept for follow-ups
     max_history_chars: int = 4000  # history text kept for follow-ups, most recent first
-    # The gate's model for Chinese questions is data (bot/gate_model.json, `python -m bot.calibrate`);
+    # The gate's model for Chinese questions is data (bot/fitted_weights.json, `python -m bot.calibrate`);
     # for English questions, how far the best passage's similarity stands above the next ones.
     refuse_dense_gap: float = 0.014
     max_report_groups: int = 4  # reports an answer to a question naming none may be grouped from

@@ -3,7 +3,7 @@
 A pure decision, made before any LLM call, over several signals of the top passages: how close their
 best sentence and their section title are to the question in meaning, how much of the question's
 weighted terms they contain, and whether dense and keyword search agree. A logistic model weighs the
-signals; its weights and thresholds are data (``bot/gate_model.json``), fitted per embedding model on a
+signals; its weights and thresholds are data (``bot/fitted_weights.json``), fitted per embedding model on a
 labelled question bank with ``python -m bot.calibrate``. A model it was not fitted for gets the
 lexical model: the share of the question's weighted terms, whose threshold does not depend on vectors.
 """
@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.stages.retrieve import Retrieved
 
 GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
-MODEL_PATH = Path(__file__).resolve().parent.parent / "gate_model.json"
+FITTED_PATH = Path(__file__).resolve().parent.parent / "fitted_weights.json"
 SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement")
 
 Outcome = Literal["answer", "partial", "refuse"]
@@ -35,15 +35,20 @@ class GateModel:
     partial: float  # probability at or above which (below ``threshold``) the topic is there
 
     @classmethod
-    def load(cls, embedding_model: str, path: Path = MODEL_PATH) -> GateModel:
-        models = json.loads(path.read_text(encoding="utf-8"))
-        data = models["by_embedding_model"].get(embedding_model) or models["lexical"]
+    def load(cls, embedding_model: str, path: Path = FITTED_PATH) -> GateModel:
+        data = fitted_for(embedding_model, path)["gate"]
         return cls({k: float(data["weights"].get(k, 0.0)) for k in SIGNALS}, float(data["bias"]),
                    float(data["threshold"]), float(data["partial"]))
 
     def probability(self, signals: dict[str, float]) -> float:
         z = self.bias + sum(self.weights[k] * signals[k] for k in SIGNALS)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def fitted_for(embedding_model: str, path: Path = FITTED_PATH) -> dict:
+    """The weights fitted for this embedding model's vectors, or the lexical ones."""
+    fitted = json.loads(path.read_text(encoding="utf-8"))
+    return fitted["by_embedding_model"].get(embedding_model) or fitted["lexical"]
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ SCORED_K = 20  # fused candidates whose sentences and titles are compared with t
 @dataclass(frozen=True)
 class RerankWeights:
     """How the final order mixes rank fusion with meaning and shared words; fitted on the question bank
-    (``python -m bot.tune``), kept as data in the settings."""
+    (``python -m bot.calibrate``) and kept as data (bot/fitted_weights.json)."""
 
     fused: float = 1.0
-    sentence: float = 0.02
-    title: float = 0.01
+    sentence: float = 0.0
+    title: float = 0.0
     coverage: float = 0.01
 
 
@@ -101,12 +101,12 @@ class HybridSearch:
 
 class Retriever:
     def __init__(self, store: ChunkStore, keywords: KeywordIndex, embeddings: Embeddings, weights: TermWeights,
-                 candidates_k: int = 20, glossary=None, rerank: RerankWeights = RerankWeights()):
+                 candidates_k: int = 20, glossary=None, rerank: RerankWeights | None = None):
         self.search = HybridSearch(store, keywords, embeddings, candidates_k, glossary)
         self.store = store
         self.embeddings = embeddings
         self.weights = weights
-        self.rerank = rerank
+        self.rerank = rerank or RerankWeights()
 
     def retrieve(self, asked: Question, scope: Scope, enough: Callable[[Retrieved], bool]) -> Retrieved:
         """Passages for the question within ``scope``; the same reports whole when ``enough`` says the
