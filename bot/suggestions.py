@@ -64,16 +64,18 @@ class ReportOutline:
                 units[meta.section_id] = Unit(meta.path, meta.topic_id, meta.section_id, meta.phase, meta.period,
                                               meta.ordinal)
         self.units = sorted(units.values(), key=lambda u: u.order)
-
-    @property
-    def topics(self) -> list[Unit]:
-        return [u for u in self.units if not u.is_item]
+        self.topics = [u for u in self.units if not u.is_item]
+        self._by_section = {u.section_id: u for u in self.units}
+        self._items: dict[int, list[Unit]] = {}
+        for unit in self.units:
+            if unit.is_item:
+                self._items.setdefault(unit.topic_id, []).append(unit)
 
     def items_of(self, topic: Unit) -> list[Unit]:
-        return [u for u in self.units if u.is_item and u.topic_id == topic.topic_id]
+        return self._items.get(topic.topic_id, [])
 
     def topic_of(self, unit: Unit) -> Unit:
-        return next(u for u in self.units if u.section_id == unit.topic_id)
+        return self._by_section[unit.topic_id]
 
     def answered_unit(self, metas: Sequence[ChunkMeta]) -> Unit | None:
         """The section an answer came from: the item when all its first topic's quotes sit in one item,
@@ -84,13 +86,13 @@ class ReportOutline:
         topic_id = metas[0].topic_id
         sections = {m.section_id for m in metas if m.topic_id == topic_id}
         section_id = sections.pop() if len(sections) == 1 else topic_id
-        return next((u for u in self.units if u.section_id == section_id), None)
+        return self._by_section.get(section_id)
 
     def neighbours(self, unit: Unit) -> list[Unit]:
         """Sibling items first (for an item), then the numbered sections of the same part; nearest
         first, the next before the previous."""
         topic = self.topic_of(unit)
-        siblings = [u for u in self.units if unit.is_item and u.is_item and u.topic_id == unit.topic_id]
+        siblings = self.items_of(topic) if unit.is_item else []
         sections = [u for u in self.topics if u.numbered and u.path.part == topic.path.part]
         found: list[Unit] = []
         for pool, anchor in ((siblings, unit), (sections, topic)):
@@ -107,10 +109,10 @@ class ReportOutline:
         title words they share; None when no section shares enough."""
         if not self.topic_of(unit).numbered:
             return None
-        own = _bigrams(self._topic_text(self.topic_of(unit)))
+        own = self._topic_bigrams[unit.topic_id]
         best, best_score = None, 0.0
         for topic in (t for t in self.topics if t.phase == phase and t.numbered):
-            score = self._shared_weight(own, _bigrams(self._topic_text(topic)))
+            score = self._shared_weight(own, self._topic_bigrams[topic.topic_id])
             if score > best_score:
                 best, best_score = topic, score
         if best is None:
@@ -119,10 +121,13 @@ class ReportOutline:
         candidates = [best] + self.items_of(best)
         return max(candidates, key=lambda u: self._shared_weight(own, _bigrams(_bare_title(u.path.title))))
 
-    def _topic_text(self, topic: Unit) -> str:
-        return "，".join(_bare_title(u.path.title) for u in [topic] + self.items_of(topic))
+    @cached_property
+    def _topic_bigrams(self) -> dict[int, frozenset[str]]:
+        """Each topic's title words with those of its items."""
+        return {t.topic_id: frozenset().union(*(_bigrams(_bare_title(u.path.title)) for u in [t] + self.items_of(t)))
+                for t in self.topics}
 
-    def _shared_weight(self, own: set[str], other: set[str]) -> float:
+    def _shared_weight(self, own: frozenset[str], other: frozenset[str]) -> float:
         return sum(self._rarity.get(gram, 0.0) for gram in own & other)
 
     @cached_property
@@ -130,7 +135,7 @@ class ReportOutline:
         """How telling each title bigram is: rare across the report's sections counts more; a bigram in
         many of them counts nothing."""
         topics = [t for t in self.topics if t.numbered]
-        counts = Counter(gram for t in topics for gram in _bigrams(self._topic_text(t)))
+        counts = Counter(gram for t in topics for gram in self._topic_bigrams[t.topic_id])
         most = max(TELLING_AT_LEAST, TELLING_SHARE * len(topics))
         return {gram: math.log(len(topics) / n) for gram, n in counts.items() if n <= most}
 
@@ -145,8 +150,9 @@ def _bare_title(title: str) -> str:
     return _NUMBERING.sub("", title).strip().rstrip("。；;！!：:")
 
 
-def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1) if text[i].isalnum() and text[i + 1].isalnum()}
+@lru_cache(maxsize=8192)
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i:i + 2] for i in range(len(text) - 1) if text[i].isalnum() and text[i + 1].isalnum())
 
 
 # Topic phrases: the nominal run of a title's clause ("坚持绿色发展" → "绿色发展").
