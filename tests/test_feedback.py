@@ -200,7 +200,8 @@ def test_the_admin_page_needs_the_session_and_escapes_what_people_wrote(client):
 def test_without_an_admin_token_nobody_reads_feedback(make_settings, fake_embeddings):
     http, _ = _client(make_settings, fake_embeddings)
     with http:
-        assert http.post("/api/feedback", json={"question": QUESTION, "answer": ANSWER, "rating": "up"}).status_code == 200
+        sent = http.post("/api/feedback", json={"question": QUESTION, "answer": ANSWER, "rating": "up"})
+        assert sent.status_code == 200
         listing = http.get("/api/feedback", headers={"X-Admin-Token": "anything"})
         assert listing.status_code == 403 and "QA_ADMIN_TOKEN" in listing.json()["detail"]
         page = http.get("/admin/feedback")

@@ -187,7 +187,8 @@ def test_on_a_desktop_the_widget_is_a_side_panel_worked_by_keyboard(browser, sit
         panel.wait_for(state="hidden")
         assert active_in_widget(page) == OPEN_NAME and launcher.get_attribute("aria-expanded") == "false"
         page.keyboard.press("Space")  # open again: the conversation is still there
-        assert "生态环境" in page.locator("#qa-panel iframe").content_frame.locator('[data-testid="bot"]').first.inner_text()
+        chat = page.locator("#qa-panel iframe").content_frame
+        assert "生态环境" in chat.locator('[data-testid="bot"]').first.inner_text()
     finally:
         page.context.close()
 
