@@ -25,13 +25,26 @@ def _progress_bar():
     return update
 
 
+def describe_identity(identity) -> str:
+    """"丽水市, 2024 (reviews 2023, plans 2024), annual"; unknown fields are said to be unknown."""
+    years = f"{identity.year}" if identity.year else "year unknown"
+    covered = [f"{word} {year}" for word, year in (("reviews", identity.review_year), ("plans", identity.plan_year))
+               if year]
+    if covered:
+        years += f" ({', '.join(covered)})"
+    return f"{identity.place or 'place unknown'}, {years}, {identity.kind or 'kind unknown'}"
+
+
 def print_listing(components) -> None:
     docs = components.store.documents()
     if not docs:
         print("index is empty")
         return
+    identities = {c.meta.doc_id: c.meta.identity for c in components.store.chunks_where({"ordinal": 0})}
     for doc in docs:
-        print(f"{doc['doc_id']}  「{doc['title']}」  {doc['chunks']} chunks")
+        identity = identities.get(doc["doc_id"])
+        about = f"  {describe_identity(identity)}" if identity else ""
+        print(f"{doc['doc_id']}  「{doc['title']}」{about}  {doc['chunks']} chunks")
         for section in doc["sections"]:
             print(f"    {section['chunks']:>3}  {section['path']}")
     print(f"{len(docs)} document(s), {components.store.count()} chunks")

@@ -4,11 +4,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from index.cleaning import clean_paragraph, has_masked_figure
+from index.identity import ReportIdentity, read_identity, split_front_matter
 from index.loaders import Block, LoadedDocument
 from index.meta import ChunkMeta, embed_text_of
 from index.outline import Outline, parse_outline
+from index.reflow import reflow
 from index.sentences import split_sentences
 
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
@@ -25,10 +28,11 @@ class Chunk:
 @dataclass
 class ChunkedDocument:
     doc_id: str
-    title: str
+    title: str  # the identity's title
     text: str  # cleaned source the offsets point into
     outline: Outline
     chunks: list[Chunk]
+    identity: ReportIdentity = ReportIdentity()
 
 
 def _split_long(sentence: str, cap: int) -> list[str]:
@@ -71,9 +75,18 @@ def pack_sentences(text: str, cap: int) -> list[tuple[int, int]]:
     return spans
 
 
-def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> ChunkedDocument:
-    blocks = [Block(clean_paragraph(b.text), b.heading_level) for b in loaded.blocks]
-    outline = parse_outline([b for b in blocks if b.text])
+def read_document(loaded: LoadedDocument, doc_id: str, sidecar: dict | None = None) -> tuple[ReportIdentity, Outline]:
+    """Clean, drop front matter, reflow run-on paragraphs, read the identity, parse the outline.
+    ``sidecar`` holds the fields a ``NAME.meta.yaml`` sets; they win over front matter."""
+    front_matter, raw = split_front_matter(loaded.blocks, loaded.path)
+    blocks = reflow([b for b in (Block(clean_paragraph(b.text), b.heading_level) for b in raw) if b.text])
+    overrides = {**(front_matter or {}), **(sidecar or {})}
+    identity = read_identity(blocks, Path(doc_id).stem, loaded.title, overrides)
+    return identity, parse_outline(blocks, identity.review_year, identity.plan_year)
+
+
+def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int, sidecar: dict | None = None) -> ChunkedDocument:
+    identity, outline = read_document(loaded, doc_id, sidecar)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for piece in outline.pieces:
@@ -96,10 +109,11 @@ def chunk_document(loaded: LoadedDocument, doc_id: str, max_chars: int) -> Chunk
             seen[digest] = seen.get(digest, 0) + 1
             chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
             chunks.append(Chunk(id=chunk_id, text=text, embed_text=embed_text, meta=ChunkMeta(
-                doc_id=doc_id, doc_title=loaded.title, start=start, end=start + len(text), ordinal=len(chunks),
+                doc_id=doc_id, doc_title=identity.title, start=start, end=start + len(text), ordinal=len(chunks),
                 section_id=section.id if section else -1, topic_id=topic.id if topic else -1,
                 section_path=path, section_title=section.title if section else "",
                 period=section.period if section else "", phase=section.phase if section else "",
-                masked=has_masked_figure(text),
+                masked=has_masked_figure(text), doc_place=identity.place, doc_year=identity.year,
+                doc_kind=identity.kind, doc_review_year=identity.review_year, doc_plan_year=identity.plan_year,
             )))
-    return ChunkedDocument(doc_id, loaded.title, outline.text, outline, chunks)
+    return ChunkedDocument(doc_id, identity.title, outline.text, outline, chunks, identity)

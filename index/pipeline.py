@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from langchain_core.embeddings import Embeddings
 
 from index.chunking import ChunkedDocument, chunk_document
+from index.identity import read_sidecar
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
 from index.sentence_vectors import SentenceRecord, records_of
 from index.store import ChunkStore, new_generation, write_lock
@@ -22,7 +23,7 @@ from index.store import ChunkStore, new_generation, write_lock
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/outline/chunking changes so that unchanged files are re-chunked once.
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -82,7 +83,7 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 
 
 def document_hash(doc: ChunkedDocument, max_chars: int) -> str:
-    key = f"{CHUNKER_VERSION}\x00{max_chars}\x00{doc.title}\x00{doc.text}"
+    key = f"{CHUNKER_VERSION}\x00{max_chars}\x00{doc.identity}\x00{doc.text}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
@@ -126,7 +127,7 @@ class Indexer:
 
     def _prepare_one(self, path: Path, doc_id: str) -> PreparedDocument:
         loaded = load_document(path, self.max_bytes, self.limits)
-        doc = chunk_document(loaded, doc_id, self.max_chars)
+        doc = chunk_document(loaded, doc_id, self.max_chars, sidecar=read_sidecar(path))
         if not doc.chunks:
             raise LoadError(path, "no text found", "文件中没有可读取的文字")
         return PreparedDocument(path, doc, document_hash(doc, self.max_chars))

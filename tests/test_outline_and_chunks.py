@@ -256,8 +256,11 @@ def test_every_chunk_carries_its_document_and_place(report):
     meta = encode_meta(replace(report.chunks[5].meta, doc_hash="abc"))
 
     assert set(meta) == {"doc_id", "doc_title", "doc_hash", "start", "end", "ordinal", "section_id", "topic_id",
-                         "section_path", "section_title", "period", "phase", "masked"}
-    assert meta["doc_id"] == REPORT.name and meta["doc_title"] == REPORT.stem and meta["doc_hash"] == "abc"
+                         "section_path", "section_title", "period", "phase", "masked", "doc_place", "doc_year",
+                         "doc_kind", "doc_review_year", "doc_plan_year"}
+    assert meta["doc_id"] == REPORT.name and meta["doc_title"] == "2022年上半年工作报告" and meta["doc_hash"] == "abc"
+    assert (meta["doc_year"], meta["doc_kind"], meta["doc_review_year"], meta["doc_plan_year"]) == (
+        2022, "mid-year", 2022, 2022)
     assert [c.meta.ordinal for c in report.chunks] == list(range(len(report.chunks)))
 
 
