@@ -203,22 +203,35 @@ def parse_outline(blocks: list[Block], review_year: int = 0, plan_year: int = 0)
             continue
         if heading is not None:  # a paragraph that opens a part: it heads the part and is chunked in it
             open_section(heading.level, _opening_title(line), start, end, False, heading.phase)
-        # A plain paragraph: run-in sections do not own it, their nearest standalone ancestor does.
-        while stack and stack[-1].run_in:
+        # A plain paragraph: run-in sections do not own it, their nearest standalone ancestor does;
+        # except that a paragraph going on with a list ("二是…") belongs to the section the list is in.
+        goes_on_with_list = _ENUM_ITEM.match(line) is not None
+        while stack and stack[-1].run_in and not (goes_on_with_list and not _ENUM_ITEM.match(stack[-1].title)):
             stack.pop()
         owner = stack[-1] if stack else None
         for ancestor in stack:
             ancestor.end = max(ancestor.end, end)
         pieces.append(Piece(start, end, owner.id if owner else None))
         if owner is not None:
-            _add_enumerated_items(owner, line, start, open_section, pieces, skip_head_piece=True)
+            first = _next_item_number(sections, owner, line)
+            _add_enumerated_items(owner, line, start, open_section, pieces, skip_head_piece=True, first=first)
     return Outline(text, sections, pieces)
 
 
-def _add_enumerated_items(section, line, line_start, open_section, pieces, skip_head_piece=False):
-    """Split "…。一是…。二是…" into child sections; the text before 一是 stays with the section."""
+def _next_item_number(sections: list[Section], owner: Section, paragraph: str) -> int:
+    """The number a paragraph's list goes on from: 1 when it starts one ("一是…"), else one past the
+    items its section already has ("二是…" after a paragraph "一是…")."""
+    start = _ENUM_ITEM.match(paragraph)
+    if start is None or cn_to_int(start.group(1)) == 1:
+        return 1
+    return 1 + sum(1 for s in sections if s.parent == owner.id and _ENUM_ITEM.match(s.title))
+
+
+def _add_enumerated_items(section, line, line_start, open_section, pieces, skip_head_piece=False, first=1):
+    """Split "…。一是…。二是…" into child sections; the text before 一是 stays with the section.
+    ``first`` is the number the paragraph's list starts at."""
     items = []
-    expected = 1
+    expected = first
     for match in _ENUM_ITEM.finditer(line):
         if cn_to_int(match.group(1)) == expected:
             items.append(match.start())

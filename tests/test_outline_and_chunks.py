@@ -146,6 +146,18 @@ def test_a_paragraph_after_a_standalone_heading_belongs_to_it():
     assert target.meta.section_path == "一、工作完成情况 > （二）全年目标"
 
 
+def test_paragraphs_going_on_with_a_list_stay_in_the_run_in_section_above_them():
+    doc = chunked("二、下半年工作计划\n（一）聚力灾后重建，提升防灾能力。坚决落实部署。\n"
+                  "一是保障群众温暖过冬。加强供暖设施巡检。\n二是巩固复工复产成果。加快农田修复。\n"
+                  "（二）聚力产业发展。做强主导产业。\n")
+
+    assert [(s.level, s.path_text) for s in doc.outline.sections if s.level == 3] == [
+        (3, "二、下半年工作计划 > （一）聚力灾后重建，提升防灾能力 > 一是保障群众温暖过冬"),
+        (3, "二、下半年工作计划 > （一）聚力灾后重建，提升防灾能力 > 二是巩固复工复产成果")]
+    farmland = next(c for c in doc.chunks if "农田" in c.text)
+    assert doc.outline.sections[farmland.meta.topic_id].title == "（一）聚力灾后重建，提升防灾能力"
+
+
 # --- chunks -------------------------------------------------------------------------
 
 def _assert_chunks_are_sound(doc):
