@@ -23,7 +23,7 @@ from index.store import ChunkStore, new_generation, write_lock
 log = logging.getLogger(__name__)
 
 # Bump when cleaning/outline/chunking changes so that unchanged files are re-chunked once.
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 
 ProgressFn = Callable[[int, int, str], None]
 
