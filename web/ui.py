@@ -1,189 +1,30 @@
-"""The chat page. ``chat_turn`` is a plain generator (testable without a server); ``build_ui`` wires it to Gradio.
+"""The chat page wired to Gradio: conversations and the report picker in a sidebar, the chat, the
+documents tab; ``/embed/`` gets the chat alone. The handlers are plain functions in web/chat.py.
 
-Everything shown in the chat that came from a person or a document is escaped for Markdown, so a
-question like ``<img src=x onerror=...>`` or ``![x](http://host/leak)`` is shown as text, never rendered.
-The only markup is ours: ``<mark>`` around the sentences an answer quotes, bold source numbers.
+Conversations live in the reader's browser (localStorage, the small scripts below): the server keeps
+none, and what the browser sends back is read as text only (``TextOnlyBlocks``, ``chat.text_only``).
 """
 from __future__ import annotations
 
-import logging
+import json
 import os
-import re
 from pathlib import Path
-from typing import Iterator
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
 
 import gradio as gr  # noqa: E402
 
-from bot.messages import message_text, normalise_history  # noqa: E402
 from bot.query import clean_text  # noqa: E402
-from bot.types import Answer, Source  # noqa: E402
-from index.errors import UserFacingError  # noqa: E402
-from index.section_path import SectionPath  # noqa: E402
-from index.store import IndexBusyError  # noqa: E402
+from web.answer_view import plain_answer  # noqa: E402
+from web.chat import chat_turn, feedback_of, last_question, restored  # noqa: E402
 from web.documents import Library  # noqa: E402
-
-log = logging.getLogger(__name__)
+from web.documents_tab import documents_tab, uploaded_here  # noqa: E402
 
 TITLE = "工作报告问答"
-FAILURE_ZH = "抱歉，回答这个问题时出了点问题，请稍后再试。"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$:])")  # ":" too, so no URL is auto-linked
-_MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#!|~$:])")
-_WORDS = re.compile(r"[\W_]+")
-
-CSS = """
-.qa-answer mark, .message mark { background: #fff3b0; color: inherit; padding: 0 1px; border-radius: 2px; }
-#qa-header h1 { margin: 0.2em 0 0; font-size: 1.6em; }
-#qa-header p { margin: 0.2em 0 0.6em; color: var(--body-text-color-subdued); }
-.qa-embed .gradio-container .main { padding: 4px 6px !important; }
-.qa-embed footer { display: none !important; }
-"""
-# A CJK-first system font stack: the page works without any font download.
-FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
-
-
-# --- text helpers ---------------------------------------------------------------------
-def md_escape(text: str) -> str:
-    """Make text render literally in Markdown (HTML and Markdown syntax alike); reversed by ``md_unescape``."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def md_unescape(text: str) -> str:
-    text = _MD_ESCAPED.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def text_only(messages: list[dict] | None) -> list[dict]:
-    """The chat rebuilt from its text alone: whatever else a client put in it (files, components) is
-    neither read nor sent back."""
-    shown = []
-    for message in messages or []:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            continue
-        item = {"role": message["role"], "content": clean_text(message_text(message.get("content")))}
-        metadata = message.get("metadata")
-        if isinstance(metadata, dict) and metadata.get("title"):
-            item["metadata"] = {k: clean_text(str(metadata[k])) for k in ("title", "log", "status") if metadata.get(k)}
-        shown.append(item)
-    return shown
-
-
-def to_history(messages: list[dict]) -> list[dict]:
-    """The chat as the bot reads a history (every turn: the bot caps them), with our Markdown escaping undone."""
-    messages = messages or []
-    return [{**m, "content": md_unescape(m["content"])} for m in normalise_history(messages, len(messages))]
-
-
-def highlight(text: str, cited: list[str]) -> str:
-    """The passage escaped, with the sentences the answer quotes wrapped in <mark>."""
-    spans: list[tuple[int, int]] = []
-    for sentence in cited:
-        at = text.find(sentence.strip()) if sentence.strip() else -1
-        if at >= 0:
-            spans.append((at, at + len(sentence.strip())))
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(md_escape(text[pos:start]))
-        out.append(f"<mark>{md_escape(text[start:end])}</mark>")
-        pos = end
-    out.append(md_escape(text[pos:]))
-    return "".join(out)
-
-
-def section_label(section: str) -> str:
-    return SectionPath.parse(section).label()
-
-
-def sources_markdown(sources: list[Source]) -> str:
-    return "\n\n".join(f"**\\[{s.n}\\]** {md_escape(s.doc)} · {md_escape(section_label(s.section))}\n\n"
-                       f"{highlight(s.text, s.cited)}" for s in sources)
-
-
-def plain_text(answer: Answer) -> str:
-    """What the copy button puts on the clipboard: the answer and where it comes from."""
-    lines = [answer.answer]
-    if answer.sources:
-        lines += ["", "来源："] + [f"[{s.n}] {s.doc} · {section_label(s.section)}" for s in answer.sources]
-    return "\n".join(lines)
-
-
-def was_rewritten(asked: str, searched: str) -> bool:
-    return _WORDS.sub("", asked) != _WORDS.sub("", searched)
-
-
-def _assistant(text: str, **extra) -> dict:
-    return {"role": "assistant", "content": text, **extra}
-
-
-# --- the chat handler -----------------------------------------------------------------
-def chat_turn(bot, message, messages: list[dict] | None) -> Iterator[tuple[list[dict], str]]:
-    """One question in the chat: yields (chat messages, plain answer for copying) as the answer streams.
-
-    The last yield holds the authoritative answer and, in a collapsible block, its numbered sources.
-    Bad input becomes a friendly Chinese reply; other failures are logged, never shown as a trace.
-    """
-    question = message_text(message)
-    messages = text_only(messages)
-    if not question.strip():
-        yield messages, ""
-        return
-    history = to_history(messages)
-    cap = bot.settings.max_question_chars
-    shown = clean_text(question if len(question) <= cap else question[:cap] + "……")
-    turn = messages + [{"role": "user", "content": md_escape(shown)}]
-    yield turn, ""
-    streamed, answer = "", None
-    try:
-        for item in bot.stream(question, history):
-            if isinstance(item, Answer):
-                answer = item
-            else:
-                streamed += item
-                yield turn + [_assistant(md_escape(streamed))], ""
-    except UserFacingError as exc:
-        yield turn + [_assistant(md_escape(exc.message_zh))], ""
-        return
-    except Exception:
-        log.exception("chat turn failed")
-        yield turn + [_assistant(FAILURE_ZH)], ""
-        return
-    if answer is None:
-        yield turn + [_assistant(FAILURE_ZH)], ""
-        return
-    final = turn + [_assistant(md_escape(answer.answer))]
-    rewritten = was_rewritten(question, answer.question)
-    if answer.sources or rewritten:
-        metadata = {"title": f"参考来源（{len(answer.sources)} 条）", "status": "done"}
-        if rewritten:
-            metadata["log"] = f"已按“{answer.question}”理解"
-        final.append(_assistant(sources_markdown(answer.sources), metadata=metadata))
-    yield final, plain_text(answer)
-
-
-# --- the documents tab ------------------------------------------------------------------
-def documents_markdown(documents: list[dict]) -> str:
-    if not documents:
-        return "索引中还没有文档。请在下方上传报告。"
-    total = sum(d["chunks"] for d in documents)
-    parts = [f"共 {len(documents)} 份文档，{total} 个片段。"]
-    for doc in documents:
-        rows = "\n".join(f"| {md_escape(section_label(s['path']))} | {s['chunks']} |"
-                         for s in doc["sections"])
-        parts.append(f"### {md_escape(doc['title'])}\n\n文件：{md_escape(doc['doc_id'])} · {doc['chunks']} 个片段\n\n"
-                     f"| 章节 | 片段数 |\n| --- | ---: |\n{rows}")
-    return "\n\n".join(parts)
-
-
-def _outcomes_markdown(outcomes) -> str:
-    return "\n".join(f"- {'' if o.ok else '**未完成**：'}{md_escape(o.message_zh)}" for o in outcomes)
+SUBTITLE = "根据已收录的报告回答，点击 [n] 可查看原文。"
+MAX_LISTED_CONVERSATIONS = 30
+# The page's own events: left out of the API page, and without Gradio's progress overlay on the chat.
+_QUIET = dict(api_visibility="private", show_progress="hidden")
 
 
 # --- the page -------------------------------------------------------------------------
@@ -232,171 +73,292 @@ def refused_input(block, value, upload_root: Path | None) -> str:
     return "只能导入通过本页上传的文件。"
 
 
-def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_root: Path | None = None) -> gr.Blocks:
-    """The full page (chat and documents tabs) or, with ``embed``, the compact chat for a 400x600 box.
-    ``gate`` (web.security.AdminGate) turns document management on; ``upload_root`` is Gradio's upload cache."""
-    settings = bot.settings
-    with TextOnlyBlocks(title=TITLE, analytics_enabled=False, fill_height=embed, fill_width=embed,
-                        delete_cache=(3600, 3600)) as demo:
-        demo.upload_root = upload_root
-        if not embed:
-            gr.Markdown(f"# {TITLE}\n根据已收录的报告回答，每句话后的 [n] 对应下方“参考来源”中的原文。",
-                        elem_id="qa-header")
-        with (gr.Tab("问答") if not embed else gr.Column(scale=1)):
-            chatbot = gr.Chatbot(
-                label="对话", show_label=False, elem_id="qa-chat", elem_classes=["qa-answer"],
-                # embed: a small base height that grows to fill the box (fill_height), scrolling inside
-                height=320 if embed else 560, scale=1 if embed else None,
-                placeholder=None if embed else "请输入问题，或点击下面的示例。",
-                examples=_examples(library),
-                buttons=[], feedback_options=None, sanitize_html=True, allow_tags=False,
-                latex_delimiters=[], render_markdown=True, line_breaks=True, group_consecutive_messages=True,
-            )
-            with gr.Row(equal_height=True):
-                question = gr.Textbox(label="问题", show_label=False,
-                                      placeholder="输入问题，按回车发送" if embed else "输入问题，例如：上半年生态环境做了什么？",
-                                      max_length=settings.max_question_chars, lines=1, max_lines=4,
-                                      scale=5, min_width=160, submit_btn=False, elem_id="qa-question",
-                                      autofocus=not embed)
-                send = gr.Button("发送", variant="primary", scale=1, min_width=64, elem_id="qa-send")
-            with gr.Row():
-                clear = gr.Button("清空对话", size="sm", variant="secondary", elem_id="qa-clear")
-                copy = gr.Button("复制回答", size="sm", variant="secondary", elem_id="qa-copy")
-            last_answer = gr.Textbox(label="回答（纯文本）", visible="hidden", elem_id="qa-last-answer")
-
-        def respond(message, messages):
-            first = True
-            for chat, plain in chat_turn(bot, message, messages):
-                yield ("" if first else gr.skip()), chat, plain
-                first = False
-
-        def pick_example(evt: gr.SelectData):
-            return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
-
-        chat_args = dict(fn=respond, inputs=[question, chatbot], outputs=[question, chatbot, last_answer],
-                         show_progress="hidden")
-        question.submit(api_name="chat", **chat_args)
-        send.click(api_visibility="private", **chat_args)
-        chatbot.example_select(pick_example, None, question, api_visibility="private").then(
-            api_visibility="private", **chat_args)
-        clear.click(lambda: ([], "", ""), None, [chatbot, question, last_answer], api_visibility="private",
-                    queue=False)
-        copy.click(None, [last_answer], None, js=_COPY_JS, api_visibility="private")
-        chatbot.clear(lambda: "", None, last_answer, api_visibility="private", queue=False)
-
-        if not embed:
-            _documents_tab(library, settings, chatbot, gate, upload_root)
-        # Examples are baked into the page config at startup; refresh them when documents changed since.
-        demo.load(lambda: gr.update(examples=_examples(library)), None, chatbot, api_visibility="private",
-                  queue=False)
-    return demo
+def report_choices(library: Library) -> list[tuple[str, str]]:
+    """(label, doc id) for the report picker: the title, with place and year when the title lacks them."""
+    choices = []
+    for doc in library.documents():
+        title = doc.get("title") or doc["doc_id"]
+        extra = [str(v) for v in (doc.get("place"), doc.get("year")) if v and str(v) not in title]
+        choices.append((f"{title}（{' '.join(extra)}）" if extra else title, doc["doc_id"]))
+    return choices
 
 
 def _examples(library: Library) -> list[dict]:
     return [{"text": q} for q in library.example_questions()]
 
 
-def uploaded_here(path, upload_root: Path | None) -> bool:
-    """A file inside this app's upload cache: the only files an import may read."""
-    if upload_root is None or not isinstance(path, (str, Path)):
-        return False
-    try:
-        resolved = Path(path).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return False
-    return resolved.is_file() and resolved.is_relative_to(Path(upload_root).resolve())
+def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_root: Path | None = None,
+             feedback=None) -> gr.Blocks:
+    """The full page (conversations, report picker, chat and documents tabs) or, with ``embed``, the
+    compact chat for a portal's frame or widget. ``gate`` (web.auth.AdminGate) turns document
+    management on; ``upload_root`` is Gradio's upload cache; ``feedback`` (web.feedback.FeedbackStore)
+    turns 👍/👎 on."""
+    with TextOnlyBlocks(title=TITLE, analytics_enabled=False, fill_height=True, fill_width=True,
+                        delete_cache=(3600, 3600)) as demo:
+        demo.upload_root = upload_root
+        chat = ChatPage(bot, library, embed=embed, feedback=feedback)
+        if embed:
+            chat.render_embed()
+        else:
+            gr.HTML(f'<header id="qa-header"><h1>{TITLE}</h1><p>{SUBTITLE}</p></header>', padding=False,
+                    elem_id="qa-header-box")
+            chat.render_sidebar()
+            with gr.Tabs(elem_id="qa-tabs"):
+                with gr.Tab("问答", elem_id="qa-chat-tab"):
+                    chat.render_chat()
+                documents_tab(library, bot.settings, gate, upload_root, chat.chatbot, chat.docs,
+                              lambda: report_choices(library))
+        chat.wire(demo)
+    return demo
 
 
-def _document_handlers(library: Library, gate, upload_root: Path | None):
-    """refresh, upload and remove for the documents tab; changes need the admin token typed on the page."""
-    def refresh():
-        docs = library.documents()
-        return (documents_markdown(docs),
-                gr.update(choices=[(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in docs], value=None),
-                gr.update(examples=_examples(library)))
+class ChatPage:
+    """The chat's components and events; the layout differs between the full page and the embed."""
 
-    def upload(files, token, replace, progress=gr.Progress()):
-        if not gate.accepts(token):
-            return ("**未完成**：管理口令不正确，无法导入。", gr.skip()) + refresh()
-        if not files:
-            return ("请先选择要上传的文件。", gr.skip()) + refresh()
-        if not all(uploaded_here(f, upload_root) for f in files):
-            return ("**未完成**：只能导入通过本页上传的文件。", None) + refresh()
-        progress(0, desc="正在导入……")
+    def __init__(self, bot, library: Library, *, embed: bool, feedback):
+        self.bot, self.library, self.embed, self.feedback = bot, library, embed, feedback
+        self.viewer_base = "../" if embed else ""  # the report viewer sits at the app's root
+        self.docs: gr.Dropdown | None = None
+        self.past: gr.Radio | None = None
 
-        def report(done: int, total: int, doc_id: str) -> None:
-            progress((done, total), desc=f"正在向量化 {doc_id}", unit="片段")
+    # --- layout ---------------------------------------------------------------------------
+    def render_sidebar(self) -> None:
+        with gr.Sidebar(label="对话与报告", open=True, elem_id="qa-sidebar", width=280):
+            self.new_chat = gr.Button("＋ 新对话", variant="secondary", elem_id="qa-new-chat")
+            self.past = gr.Radio(label="历史对话", choices=[], value=None, elem_id="qa-past", show_label=True)
+            self.docs = gr.Dropdown(label="报告范围", info="不选即在全部报告中查找", multiselect=True,
+                                    choices=report_choices(self.library), value=[], elem_id="qa-docs")
 
-        outcomes = library.add([(Path(f).name, Path(f)) for f in files], progress=report, replace=bool(replace))
-        return (_outcomes_markdown(outcomes), None) + refresh()
+    def render_embed(self) -> None:
+        gr.HTML(f'<h1 class="qa-visually-hidden">{TITLE}</h1>', padding=False, elem_id="qa-embed-title")
+        self.render_chat()
+        with gr.Row(elem_id="qa-embed-tools"):
+            self.new_chat = gr.Button("＋ 新对话", size="sm", variant="secondary", elem_id="qa-new-chat")
 
-    def remove(doc_id, token):
-        if not gate.accepts(token):
-            return ("**未完成**：管理口令不正确，无法删除。",) + refresh()
-        if not doc_id:
-            return ("请先选择要删除的文档。",) + refresh()
-        try:
-            ok, message = library.remove(doc_id)
-        except IndexBusyError as exc:
-            ok, message = False, exc.message_zh
-        return (("" if ok else "**未完成**：") + md_escape(message),) + refresh()
+    def render_chat(self) -> None:
+        settings = self.bot.settings
+        self.chatbot = gr.Chatbot(
+            label="对话", show_label=False, elem_id="qa-chat", elem_classes=["qa-answer"], height="100%",
+            scale=1, min_height=160, placeholder=None if self.embed else "请输入问题，或点击下面的示例。",
+            examples=_examples(self.library), buttons=["copy"],
+            feedback_options=("Like", "Dislike") if self.feedback is not None else None,
+            sanitize_html=True, allow_tags=False, latex_delimiters=[], render_markdown=True, line_breaks=True,
+            group_consecutive_messages=False, layout="bubble", autoscroll=True,
+        )
+        with gr.Row(equal_height=True, elem_id="qa-input-row"):
+            self.question = gr.Textbox(
+                label="问题", show_label=False, max_length=settings.max_question_chars, lines=1, max_lines=4,
+                placeholder="输入问题，按回车发送" if self.embed else "输入问题，例如：上半年生态环境做了什么？",
+                scale=5, min_width=120, submit_btn=False, elem_id="qa-question", autofocus=not self.embed)
+            self.send = gr.Button("发送", variant="primary", scale=0, min_width=64, elem_id="qa-send")
+            self.stop = None
+            if settings.answer_mode == "llm":  # extractive answers are done before anyone could press it
+                self.stop = gr.Button("停止", variant="stop", scale=0, min_width=64, elem_id="qa-stop",
+                                      visible="hidden")
+        if self.feedback is not None:
+            self.render_feedback_form()
+        self.conversation_id = gr.Textbox(visible="hidden", elem_id="qa-conversation-id")
+        self.stored = gr.Textbox(visible="hidden", elem_id="qa-stored")
+        self.copied = gr.Textbox(visible="hidden", elem_id="qa-copied")
 
-    return refresh, upload, remove
+    def render_feedback_form(self) -> None:
+        with gr.Row(visible=False, elem_id="qa-feedback", equal_height=True) as self.feedback_form:
+            self.comment = gr.Textbox(label="补充说明（可选）", placeholder="哪里好、哪里不对？可以不填",
+                                      max_length=1000, scale=4, elem_id="qa-feedback-comment")
+            self.send_feedback = gr.Button("提交反馈", variant="primary", scale=0, min_width=96,
+                                           elem_id="qa-feedback-send")
+            self.cancel_feedback = gr.Button("取消", scale=0, min_width=64, elem_id="qa-feedback-cancel")
+        self.pending = gr.State(None)  # the rating waiting for its optional comment
 
+    # --- events ---------------------------------------------------------------------------
+    def wire(self, demo: gr.Blocks) -> None:
+        self._wire_questions()
+        self._wire_conversations(demo)
+        self._wire_answer_tools()
 
-def _listing_only(refresh):
-    def listing():
-        markdown, _, examples = refresh()
-        return markdown, examples
+    def _respond(self, message, messages, docs=None):
+        first = True
+        for chat in chat_turn(self.bot, message, messages, docs, self.viewer_base):
+            yield ("" if first else gr.skip()), chat
+            first = False
 
-    return listing
-
-
-DOCUMENTS_OFF_ZH = ("文档管理未开启。服务器设置管理口令（QA_ADMIN_TOKEN_FILE 或 QA_ADMIN_TOKEN）后，"
-                    "可以在这里上传和删除文档。")
-
-
-def _documents_tab(library: Library, settings, chatbot, gate, upload_root: Path | None) -> None:
-    refresh, upload, remove = _document_handlers(library, gate, upload_root)
-    with gr.Tab("文档") as tab:
-        listing = gr.Markdown(elem_id="qa-documents")
-        if gate is None or not gate.enabled:
-            gr.Markdown(DOCUMENTS_OFF_ZH, elem_id="qa-documents-off")
-            tab.select(_listing_only(refresh), None, [listing, chatbot], api_visibility="private", queue=False)
+    def _ask_again(self, messages, docs=None):
+        question, before = last_question(messages)
+        if not question:
+            yield messages
             return
-        with gr.Group():
-            # Typing the token also opens an admin session (an HttpOnly cookie): Gradio's upload route,
-            # which the file box calls before the import button, accepts nothing without it.
-            token = gr.Textbox(label="管理口令", type="password", placeholder="上传和删除文档需要管理口令",
-                               elem_id="qa-admin-token")
-            files = gr.File(label=f"上传报告（txt、md、docx、pdf，每个不超过 {settings.max_upload_mb:g} MB）",
-                            file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf"], type="filepath")
-            replace = gr.Checkbox(label="替换同名文档", value=False, elem_id="qa-replace")
-            upload_btn = gr.Button("导入", variant="primary")
-        with gr.Row(equal_height=True):
-            doc_choice = gr.Dropdown(label="删除文档", choices=[], value=None, scale=4)
-            remove_btn = gr.Button("删除", variant="stop", scale=1)
-        status = gr.Markdown()
-        outputs = [status, listing, doc_choice, chatbot]
-        token.change(None, [token], None, js=_SESSION_JS, api_visibility="private")
-        tab.select(refresh, None, outputs[1:], api_visibility="private", queue=False)
-        upload_btn.click(upload, [files, token, replace], [status, files] + outputs[1:], concurrency_limit=1,
-                         concurrency_id="index-write", api_visibility="private")
-        remove_btn.click(remove, [doc_choice, token], outputs, concurrency_limit=1, concurrency_id="index-write",
-                         api_visibility="private")
+        yield from chat_turn(self.bot, question, before, docs, self.viewer_base)
+
+    def _after_answer(self, event) -> None:
+        """Every finished (or stopped) answer is saved in the browser and listed."""
+        saved = event.then(None, [self.chatbot, self.conversation_id], [self.conversation_id, self.stored],
+                           js=_SAVE_JS, **_QUIET, queue=False)
+        if self.past is not None:
+            saved.then(_listed, [self.stored, self.conversation_id], self.past, **_QUIET,
+                       queue=False)
+
+    def _wire_questions(self) -> None:
+        docs = [self.docs] if self.docs is not None else []
+        ask = dict(fn=self._respond, inputs=[self.question, self.chatbot] + docs,
+                   outputs=[self.question, self.chatbot])
+        asked = [self.question.submit(api_name="chat", **ask), self.send.click(**_QUIET, **ask)]
+        for picked in (self.chatbot.example_select, self.chatbot.option_select):
+            filled = picked(_picked_text, None, self.question, **_QUIET, queue=False)
+            filled.then(None, js=_FOCUS_JS, **_QUIET)
+            asked.append(filled.then(**_QUIET, **ask))
+        asked.append(self.chatbot.retry(self._ask_again, [self.chatbot] + docs, self.chatbot,
+                                        **_QUIET))
+        for event in asked:
+            self._after_answer(event)
+        if self.stop is not None:
+            self._wire_stop(asked)
+
+    def _wire_stop(self, asked: list) -> None:
+        """LLM answers take seconds: 停止 shows while one streams and cancels it."""
+        toggles = [self.send, self.stop]
+        for event in asked:
+            event.then(lambda: (gr.update(visible=True), gr.update(visible="hidden")), None, toggles,
+                       **_QUIET, queue=False)
+        for trigger in (self.question.submit, self.send.click):
+            trigger(lambda: (gr.update(visible="hidden"), gr.update(visible=True)), None, toggles,
+                    **_QUIET, queue=False)
+        stopped = self.stop.click(lambda: (gr.update(visible=True), gr.update(visible="hidden")), None, toggles,
+                                  cancels=asked, **_QUIET, queue=False)
+        self._after_answer(stopped)
+
+    def _wire_conversations(self, demo: gr.Blocks) -> None:
+        outputs = [self.chatbot, self.conversation_id] + ([self.past] if self.past is not None else [])
+        demo.load(self._opened, [self.stored, self.conversation_id], outputs, js=_LOAD_JS,
+                  **_QUIET, queue=False)
+        # Examples are baked into the page config at startup; refresh them when documents changed since.
+        demo.load(lambda: gr.update(examples=_examples(self.library)), None, self.chatbot,
+                  **_QUIET, queue=False)
+        fresh = [[], ""] + ([None] if self.past is not None else [])
+        start_new = f"() => {{ {_STORE_JS} qaStore.open(''); return {json.dumps(fresh)}; }}"
+        for trigger in (self.new_chat.click, self.chatbot.clear):  # the chat's own 🗑 starts a new one too
+            trigger(None, None, outputs, js=start_new, **_QUIET).then(
+                None, js=_FOCUS_JS, **_QUIET)
+        if self.past is not None:
+            self.past.select(self._opened, [self.stored, self.past], outputs, js=_OPEN_JS,
+                             **_QUIET, queue=False)
+
+    def _opened(self, payload: str, conversation_id: str):
+        """A conversation the browser kept, shown; with the list of the others on the full page."""
+        stored = _parse_stored(payload)
+        chosen = next((c for c in stored["list"] if c["id"] == conversation_id), None)
+        conversation_id = chosen["id"] if chosen else ""
+        shown = (restored(json.dumps(stored["messages"])) if chosen else [], conversation_id)
+        if self.past is None:
+            return shown
+        return shown + (_listed_update(stored["list"], conversation_id),)
+
+    def _wire_answer_tools(self) -> None:
+        copied = self.chatbot.copy(_copied, None, self.copied, **_QUIET, queue=False)
+        copied.then(None, [self.copied], None, js=_COPY_JS, **_QUIET)
+        if self.feedback is None:
+            return
+        form = [self.pending, self.feedback_form, self.comment]
+        rated = self.chatbot.like(_rated, [self.chatbot] + ([self.docs] if self.docs else []), form,
+                                  **_QUIET, queue=False)
+        rated.then(None, js=_FOCUS_COMMENT_JS, **_QUIET)
+        for send in (self.send_feedback.click, self.comment.submit):
+            send(self._store_feedback, [self.pending, self.comment], form, **_QUIET, queue=False)
+        self.cancel_feedback.click(lambda: (None, gr.update(visible=False), ""), None, form,
+                                   **_QUIET, queue=False)
+        for asked in (self.question.submit, self.send.click):  # a rating left open is kept as it is
+            asked(self._store_feedback, [self.pending, self.comment], form, **_QUIET, queue=False)
+
+    def _store_feedback(self, pending: dict | None, comment: str):
+        if pending:
+            self.feedback.add(comment=clean_text(comment or ""), **pending)
+            gr.Info("谢谢反馈，已记录。")
+        return None, gr.update(visible=False), ""
 
 
-# The admin session endpoint sits next to the page, under the same root path as the page itself.
-_SESSION_JS = """
-(token) => {
-  const root = (window.gradio_config && window.gradio_config.root) || location.href;
-  const url = new URL("api/admin/session", root.endsWith("/") ? root : root + "/");
-  fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-              body: JSON.stringify({token: token || ""})});
-  return [];
-}
+def _picked_text(evt: gr.SelectData) -> str:
+    value = evt.value
+    if isinstance(value, dict):
+        value = value.get("value") or value.get("text") or ""
+    return clean_text(str(value))
+
+
+def _copied(evt: gr.CopyData) -> str:
+    """The copied answer as plain text (the copy button took its Markdown); the page then re-copies it."""
+    value = evt.value
+    text = "\n\n".join(plain_answer(v.get("content", "") if isinstance(v, dict) else str(v))
+                       for v in (value if isinstance(value, list) else [value]))
+    gr.Info("已复制到剪贴板")
+    return text
+
+
+def _rated(messages: list[dict], docs: list[str] | None = None, evt: gr.LikeData = None):
+    """👍/👎 on an answer: remembered until its optional comment is sent (or the next question is asked)."""
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    question, answer, sources = feedback_of(messages, index)
+    if evt.liked not in (True, False) or not question:
+        return None, gr.update(visible=False), ""
+    rating = "up" if evt.liked else "down"
+    pending = {"question": question, "answer": answer, "rating": rating, "sources": sources, "docs": list(docs or [])}
+    return pending, gr.update(visible=True), ""
+
+
+def _parse_stored(payload: str) -> dict:
+    """The browser's conversation list and the chosen conversation's messages, read defensively."""
+    try:
+        stored = json.loads(payload or "{}")
+    except ValueError:
+        stored = {}
+    stored = stored if isinstance(stored, dict) else {}
+    listed = [c for c in stored.get("list", []) if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    messages = stored.get("messages")
+    return {"list": [{"id": c["id"][:40], "title": clean_text(str(c.get("title", "")))[:40] or "对话"}
+                     for c in listed[:MAX_LISTED_CONVERSATIONS]],
+            "messages": messages if isinstance(messages, list) else []}
+
+
+def _listed_update(listed: list[dict], current: str):
+    return gr.update(choices=[(c["title"], c["id"]) for c in listed], value=current or None)
+
+
+def _listed(payload: str, current: str):
+    return _listed_update(_parse_stored(payload)["list"], current)
+
+
+# --- browser-side scripts ----------------------------------------------------------------------
+# The conversation store in localStorage: {current, items: [{id, title, updated, messages}]}, newest first.
+_STORE_JS = """
+const qaStore = {
+  key: "qa-chat:conversations:v1", keep: 30,
+  read() { try { const s = JSON.parse(localStorage.getItem(this.key) || "{}");
+                 return {current: s.current || "", items: Array.isArray(s.items) ? s.items : []}; }
+           catch (e) { return {current: "", items: []}; } },
+  write(s) { while (true) { try { localStorage.setItem(this.key, JSON.stringify(s)); return; }
+                            catch (e) { if (!s.items.length) return; s.items.pop(); } } },
+  listed(s) { return s.items.map(c => ({id: c.id, title: c.title})); },
+  payload(s, id) { const c = s.items.find(c => c.id === id);
+                   return JSON.stringify({list: this.listed(s), messages: c ? c.messages : []}); },
+  open(id) { const s = this.read(); s.current = id; this.write(s); return s; },
+  text(m) { const c = m && m.content; const t = Array.isArray(c) ? c.map(p => p.text || "").join("") : String(c || "");
+            return t.replace(/\\\\(.)/g, "$1").replace(/\\s+/g, " ").trim(); },
+  save(messages, id) {
+    const s = this.read();
+    if (!messages || !messages.length) return [id, this.payload(s, id)];
+    id = id || (Date.now().toString(36) + Math.random().toString(36).slice(2, 8));
+    const first = messages.find(m => m.role === "user");
+    const old = s.items.find(c => c.id === id);
+    const title = (old && old.title) || this.text(first).slice(0, 30) || "对话";
+    s.items = [{id, title, updated: Date.now(), messages}].concat(s.items.filter(c => c.id !== id)).slice(0, this.keep);
+    s.current = id; this.write(s);
+    return [id, this.payload(s, id)];
+  },
+};
 """
-
+_LOAD_JS = f"() => {{ {_STORE_JS} const s = qaStore.read(); return [qaStore.payload(s, s.current), s.current]; }}"
+_OPEN_JS = f"(_, id) => {{ {_STORE_JS} const s = qaStore.open(id); return [qaStore.payload(s, id), id]; }}"
+_SAVE_JS = f"(messages, id) => {{ {_STORE_JS} return qaStore.save(messages, id); }}"
+_FOCUS_JS = """() => { const box = document.querySelector("#qa-question textarea"); if (box) box.focus(); return []; }"""
+_FOCUS_COMMENT_JS = """() => { setTimeout(() => { const box = document.querySelector("#qa-feedback-comment textarea");
+  if (box) box.focus(); }, 50); return []; }"""
 
 # Clipboard API needs a secure context (https or localhost); intranet http pages fall back to execCommand.
 _COPY_JS = """
