@@ -261,7 +261,7 @@ def test_the_cli_builds_lists_and_removes(cli_env, data):
 
     listing = run_cli("list", env=cli_env)
     assert listing.returncode == 0
-    assert "economy.txt  「economy」  4 chunks" in listing.stdout
+    assert "economy.txt  「economy」  place unknown, year unknown, mid-year  4 chunks" in listing.stdout
     assert "      1  一、上半年工作完成情况 > （二）全力整治生态环境" in listing.stdout
     assert "2 document(s), 5 chunks" in listing.stdout
 
