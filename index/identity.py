@@ -66,6 +66,7 @@ def read_sidecar(path: Path) -> dict | None:
 _FENCE = "---"
 _FENCE_ENDS = ("---", "...")
 _FRONT_MATTER_CAP = 60  # lines
+_YAML_KEY = re.compile(r"[A-Za-z_][\w-]*\s*:")
 
 
 def split_front_matter(blocks: list[Block], path: Path) -> tuple[dict | None, list[Block]]:
@@ -74,7 +75,9 @@ def split_front_matter(blocks: list[Block], path: Path) -> tuple[dict | None, li
         return None, blocks
     lines = [b.text.strip() for b in blocks]
     first = next((i for i, line in enumerate(lines) if line), None)
-    if first is None or lines[first] != _FENCE:
+    # A report may open with a rule of dashes: front matter is a fence followed by a "key:" line.
+    after_fence = lines[first + 1] if first is not None and first + 1 < len(lines) else ""
+    if first is None or lines[first] != _FENCE or not _YAML_KEY.match(after_fence):
         return None, blocks
     for end in range(first + 1, min(len(lines), first + _FRONT_MATTER_CAP)):
         if lines[end] in _FENCE_ENDS:

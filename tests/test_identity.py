@@ -269,3 +269,11 @@ def test_a_long_paragraph_without_inline_headings_keeps_its_text():
     doc = chunk_document(loaded, "long.txt", 320)
 
     assert doc.text == paragraph and doc.outline.sections == []
+
+
+def test_a_report_opening_with_a_rule_of_dashes_has_no_front_matter(tmp_path):
+    path = write(tmp_path / "ruled.txt", "---\n一、2023年工作回顾\n全市经济平稳。\n---\n二、2024年工作安排\n全市经济增长6%。\n")
+
+    doc = chunked(path)
+
+    assert [title for title, _ in parts(doc)] == ["一、2023年工作回顾", "二、2024年工作安排"]
