@@ -16,6 +16,8 @@ from bot.stages.gate import EvidenceGate, GateModel, fitted_for
 from bot.stages.plan import Planner
 from bot.stages.retrieve import RerankWeights, Retriever
 from bot.query import without_terms
+from bot.smalltalk import reply_to_smalltalk
+from bot.suggestions import example_questions, suggest_followups
 from bot.stages.group import findings_by_report
 from bot.stages.scope import ScopeReader
 from bot.stages.understand import QuestionReader
@@ -59,11 +61,22 @@ class Bot:
         """Yield text deltas, then the complete Answer (whose text is authoritative). ``docs``: the
         document ids the user limited the library to (None: every report)."""
         started = time.perf_counter()
+        text, _ = self.reader.read(question, history)
+        reply = reply_to_smalltalk(text, self._reports(self._known(docs)), self._examples())
+        if reply is not None:
+            # A greeting or "你能做什么": what the bot can do and what it holds, never a search.
+            yield reply
+            yield Answer(reply, False, text, timings_ms={"total": (time.perf_counter() - started) * 1000})
+            return
         turn = self.prepare(question, history, docs)
         timer = Timer(turn.timings)
-        answer = self._write_grouped(turn) if turn.groups else self.writer.write(
-            turn.asked, turn.plan, turn.hits, self.extractor.extract(turn.asked.info, turn.plan, turn.found),
-            self._searched(turn.scope))
+        if turn.groups:
+            answer = self._write_grouped(turn)
+        else:
+            extract = self.extractor.extract(turn.asked.info, turn.plan, turn.found)
+            answer = self.writer.write(turn.asked, turn.plan, turn.hits, extract, self._searched(turn.scope))
+            if not answer.refused:
+                answer.suggestions = self._suggestions([s.chunk for s in extract.sentences])
         by_llm = self.llm is not None and (bool(turn.groups) or turn.plan.llm_may_write)
         if by_llm:
             answer = yield from stream_llm_answer(self.llm, turn.asked, answer, timer)
@@ -109,6 +122,24 @@ class Bot:
             raise InputError(f"没有找到所选的报告：{'、'.join(unknown[:3])}。请刷新报告列表后再试。",
                              f"unknown docs {unknown[:3]}")
         return list(dict.fromkeys(docs))
+
+    def _reports(self, docs: list[str] | None):
+        return [r for r in self.catalog.reports() if not docs or r.doc_id in docs]
+
+    def _examples(self) -> list[str]:
+        """Example questions for the introduction, from the reports' outlines (newest report first)."""
+        reports = self.catalog.reports()
+        order = {r.doc_id: i for i, r in enumerate(reports)}
+        chunks = sorted(self.components.keywords.chunks, key=lambda c: (order.get(c.meta.doc_id, 0), c.meta.ordinal))
+        return example_questions(chunks, 3, name_place=len(reports) > 1)
+
+    def _suggestions(self, answered: list) -> list[str]:
+        """Two or three follow-ups from the answered report's outline: the other phase, the neighbours."""
+        if not answered:
+            return []
+        doc_id = answered[0].meta.doc_id
+        chunks = [c for c in self.components.keywords.chunks if c.meta.doc_id == doc_id]
+        return suggest_followups(answered, chunks, 3, name_place=len(self.catalog.reports()) > 1)
 
     def _searched(self, scope) -> list[str]:
         """The titles of the reports a refusal speaks for."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.messages import message_text
+from bot.smalltalk import is_smalltalk
 from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
 from index.keyword import STOPWORDS
 from index.numerals import cn_to_int
@@ -57,7 +58,9 @@ def points_of(answer: str) -> list[str]:
 
 def resolve_followup(question: str, tokens: list[str], history: list[dict], tokenize) -> str:
     """Rewrite ``question`` into a standalone one; unchanged when it already stands alone."""
-    previous_users = [message_text(m["content"]) for m in history if m["role"] == "user"]
+    # A greeting or a thanks is never the topic a follow-up goes on with.
+    previous_users = [text for text in (message_text(m["content"]) for m in history if m["role"] == "user")
+                      if not is_smalltalk(text)]
     if not previous_users:
         return question
     ordinal = ordinal_reference(question)

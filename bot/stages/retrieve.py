@@ -56,6 +56,7 @@ class Retrieved:
     vector: list[float]  # the question's embedding
     nearest: list[float] = field(default_factory=list)  # English questions: similarities of the nearest passages
     sentence_similarity: dict[str, float] = field(default_factory=dict)  # sentence text -> cosine, candidates only
+    sentence_baseline: float = 0.0  # mean cosine of the sentences nearest the question in the whole scope
 
 
 class HybridSearch:
@@ -69,8 +70,13 @@ class HybridSearch:
 
     def search(self, query: str, scope: Scope = Scope(), k: int | None = None,
                query_vector: list[float] | None = None) -> list[Hit]:
+        return self.search_with_baseline(query, scope, k, query_vector)[0]
+
+    def search_with_baseline(self, query: str, scope: Scope = Scope(), k: int | None = None,
+                             query_vector: list[float] | None = None) -> tuple[list[Hit], float]:
         """Three rankings fused by reciprocal rank: chunk vectors, sentence vectors (a chunk ranks by its
-        closest sentence) and keywords."""
+        closest sentence) and keywords. Also the mean similarity of the nearest sentences: this
+        model's cosines crowd together, so a match means something only against that baseline."""
         k = k or self.candidates_k
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         where = scope.where()
@@ -86,17 +92,19 @@ class HybridSearch:
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
             hit.score += 1.0 / (RRF_K + rank + 1)
             hit.keyword = chunk.score
-        for rank, chunk in enumerate(self._by_sentence(vector, where)):
+        by_sentence, baseline = self._by_sentence(vector, where)
+        for rank, chunk in enumerate(by_sentence):
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
             hit.score += 1.0 / (RRF_K + rank + 1)
-        return sorted(fused.values(), key=lambda h: -h.score)[:k]
+        return sorted(fused.values(), key=lambda h: -h.score)[:k], baseline
 
-    def _by_sentence(self, vector: list[float], where: dict | None) -> list[StoredChunk]:
+    def _by_sentence(self, vector: list[float], where: dict | None) -> tuple[list[StoredChunk], float]:
         live = self.store.manifest()
         matches = self.store.sentences.nearest(vector, self.candidates_k * 2, live, where)
         order = list(dict.fromkeys(m.chunk_id for m in matches))[:self.candidates_k]
         chunks = self.store.chunks_by_id(order)
-        return [chunks[c] for c in order if c in chunks]
+        baseline = sum(m.similarity for m in matches) / len(matches) if matches else 0.0
+        return [chunks[c] for c in order if c in chunks], baseline
 
 
 class Retriever:
@@ -121,11 +129,11 @@ class Retriever:
         return found
 
     def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
-        hits = self.search.search(asked.text, scope, query_vector=vector)
+        hits, baseline = self.search.search_with_baseline(asked.text, scope, query_vector=vector)
         similarity = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
-        return Retrieved(self._reranked(hits), vector, nearest, similarity)
+        return Retrieved(self._reranked(hits), vector, nearest, similarity, baseline)
 
     def _score_meaning(self, hits: list[Hit], vector: list[float]) -> dict[str, float]:
         """Each hit's closest sentence and its section path, compared with the question."""

@@ -1,0 +1,75 @@
+"""The kind of detail a question asks for, and whether a passage holds one of that kind.
+
+"门票多少钱" wants a price, "哪天开放" a date, "几点开门" a clock time, "建在哪个村" a named place,
+"县长是谁" a person, "多少张床位" a count of beds. A report can speak of the very topic and still hold
+no such detail: that is a near miss, to be told apart from a paraphrase whose answer is there in other
+words. These are general readings of Chinese question forms, not a list of expected questions.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMBER = r"(?:\d[\d.]*|[*＊]+|[一二两三四五六七八九十百千]+)"
+_MAGNITUDE = r"(?:多|余)?(?:万|亿|千|百)?(?:多|余)?"
+_CJK = r"[\u4e00-\u9fff]"
+
+
+@dataclass(frozen=True)
+class DetailKind:
+    name: str
+    asked: re.Pattern[str]  # the question asks for this kind of detail
+    held: re.Pattern[str]  # a text holds one
+
+
+KINDS = (
+    # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱") may be.
+    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)多少钱|价格|价钱|票价|收费标准|租金|利率|多少一[斤度个张次]"),
+               re.compile(rf"\d[\d.]*元(?!.?亿)|免费|\d[\d.]*%|折")),
+    DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?)多少钱?"),
+               re.compile(rf"{_NUMBER}{_MAGNITUDE}元")),
+    DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}")),
+    DetailKind("date", re.compile(r"哪天|哪一天|几号|几月|哪个月|什么日子"),
+               re.compile(rf"{_NUMBER}月|{_NUMBER}日|{_NUMBER}号|月底|月初|春节|国庆")),
+    DetailKind("when", re.compile(r"什么时候|何时|哪年|哪一年|多久|多长时间"),
+               re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|建成|投用|开通|完成")),
+    DetailKind("place", re.compile(r"哪个(?:村|镇|乡|街|路|小区|社区|位置)|哪条(?:街|路)|建在哪|设在哪|在哪个地方|具体位置"),
+               re.compile(rf"{_CJK}{{2,6}}(?:村|镇|乡|街道|大街|路|街|社区|小区)")),
+    DetailKind("person", re.compile(r"是谁|叫什么名字|哪位|谁是|谁负责"),
+               re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)")),
+    DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@")),
+)
+# "多少张床位", "几个项目", "招多少学生": the thing counted, and its unit when the question names one.
+_COUNT = re.compile(rf"(?:多少|几)([个件户次人项家栋条名所座套张台吨亩斤辆间位公里米]?)({_CJK}{{0,4}})")
+_FRAME_TAIL = re.compile(r"(?:呢|吗|啊|了|的|呀)$")
+
+
+def asked_kinds(question: str) -> list[DetailKind]:
+    return [kind for kind in KINDS if kind.asked.search(question)]
+
+
+def counted(question: str) -> tuple[str, str] | None:
+    """(unit, the last two characters of the thing counted) of a counting question, or None."""
+    match = _COUNT.search(question)
+    if not match or any(kind.asked.search(question) for kind in KINDS):
+        return None
+    noun = _FRAME_TAIL.sub("", match.group(2))
+    return match.group(1), noun[-2:] if len(noun) >= 2 else ""
+
+
+def holds_count(unit: str, noun: str, text: str) -> bool:
+    number = rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}" if unit else rf"\d[\d.]*{_MAGNITUDE}[{_CJK[1:-1]}]?"
+    if not noun:
+        return bool(re.search(number, text))
+    near = rf"{re.escape(noun)}[^。；]{{0,10}}{number}|{number}[^。；]{{0,10}}{re.escape(noun)}"
+    return bool(re.search(near, text))
+
+
+def detail_missing(question: str, texts: list[str]) -> bool:
+    """Does the question ask for a kind of detail that none of the texts holds?"""
+    joined = "\n".join(texts)
+    kinds = asked_kinds(question)
+    if kinds:
+        return not any(kind.held.search(joined) for kind in kinds)
+    count = counted(question)
+    return count is not None and not holds_count(*count, joined)
