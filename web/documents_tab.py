@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -49,6 +50,7 @@ def documents_html(documents: list[dict]) -> str:
         blocks.append(
             f'<details class="qa-doc"><summary><strong>{html.escape(doc.get("title") or doc["doc_id"])}</strong>'
             f'<span class="qa-doc-meta">{_identity(doc)}</span></summary>'
+            f'<p><a href="reports/{quote(doc["doc_id"], safe="")}" target="_blank" rel="noopener">查看全文</a></p>'
             f'<table><thead><tr><th scope="col">章节</th><th scope="col">片段数</th></tr></thead>'
             f"<tbody>{rows}</tbody></table></details>")
     return "".join(blocks)
@@ -95,6 +97,12 @@ class DocumentsTab:
         outcomes = self.library.add([(Path(f).name, Path(f)) for f in files], progress=report, replace=bool(replace))
         return (_outcomes_text(outcomes),) + self.refresh()
 
+    def check_token(self, token):
+        """The upload button works only with the right token; the note beside the field says so."""
+        ok = self.gate.accepts(token)
+        note = "" if not token else ("✓ 口令正确，可以上传和删除。" if ok else "口令不正确。")
+        return gr.update(interactive=ok), note
+
     @staticmethod
     def ask_to_remove(doc_id):
         if not doc_id:
@@ -116,40 +124,51 @@ def documents_tab(library: Library, settings, gate, upload_root: Path | None, ch
     """The tab: the listing for everyone, upload and delete only with an admin token configured."""
     handlers = DocumentsTab(library, gate, upload_root, report_choices)
     with gr.Tab("文档", elem_id="qa-documents-tab") as tab:
+        managed = gate is not None and gate.enabled
+        if not managed:
+            gr.HTML(f'<p role="note">{DOCUMENTS_OFF_ZH}</p>', elem_id="qa-documents-off", padding=False)
         listing = gr.HTML(elem_id="qa-documents", padding=False)
         listed = [listing, chatbot, report_picker]
-        if gate is None or not gate.enabled:
-            gr.HTML(f'<p role="note">{DOCUMENTS_OFF_ZH}</p>', elem_id="qa-documents-off", padding=False)
+        if not managed:
             tab.select(handlers.listing, None, listed, api_visibility="private", queue=False)
             return
         _admin_controls(tab, handlers, settings, listed)
 
 
 def _admin_controls(tab, handlers: DocumentsTab, settings, listed: list) -> None:
-    with gr.Group():
-        # Typing the token also opens an admin session (an HttpOnly cookie): Gradio's upload route,
-        # which the upload button calls before the import runs, accepts nothing without it.
-        token = gr.Textbox(label="管理口令", type="password", placeholder="上传和删除文档需要管理口令",
-                           elem_id="qa-admin-token")
-        with gr.Row(equal_height=True):
-            files = gr.UploadButton(f"选择报告文件并导入（txt、md、docx、pdf，每个不超过 {settings.max_upload_mb:g} MB）",
-                                    file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
-                                    variant="primary", elem_id="qa-upload", scale=2)
-            replace = gr.Checkbox(label="替换同名文档", value=False, elem_id="qa-replace", scale=1)
-        upload_status = gr.Textbox(label="导入结果", interactive=False, elem_id="qa-upload-status", lines=1,
-                                   max_lines=6)
-    with gr.Group():
-        with gr.Row(equal_height=True):
-            doc_choice = gr.Dropdown(label="删除文档", choices=[], value=None, scale=4, elem_id="qa-remove-choice")
-            remove_btn = gr.Button("删除", variant="stop", scale=1, elem_id="qa-remove")
-        with gr.Row(visible=False, elem_id="qa-remove-confirm") as confirm:
-            gr.HTML("<p>确定删除这份文档吗？它的文件会移到索引目录的 removed/ 下，问答中不再引用。</p>", padding=False)
-            confirm_btn = gr.Button("确认删除", variant="stop", elem_id="qa-remove-yes")
-            cancel_btn = gr.Button("取消", elem_id="qa-remove-no")
-        remove_status = gr.Textbox(label="删除结果", interactive=False, elem_id="qa-remove-status", lines=1)
-    listed = listed + [doc_choice]
+    with gr.Column(elem_id="qa-admin", variant="panel"):
+        with gr.Row(equal_height=False):
+            # Typing the token also opens an admin session (an HttpOnly cookie): Gradio's upload route,
+            # which the upload button calls before the import runs, accepts nothing without it.
+            token = gr.Textbox(label="管理口令", type="password", placeholder="上传和删除文档需要管理口令",
+                               elem_id="qa-admin-token", scale=3)
+            token_status = gr.Markdown("", elem_id="qa-admin-token-status")
+        with gr.Row(equal_height=False, elem_id="qa-upload-row"):
+            files = gr.UploadButton("选择文件并导入", file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
+                                    variant="primary", elem_id="qa-upload", scale=0, min_width=150, interactive=False)
+            upload_status = gr.Textbox(label="导入结果", interactive=False, elem_id="qa-upload-status", lines=1,
+                                       max_lines=6, scale=3,
+                                       placeholder=f"txt、md、docx、pdf，每个不超过 {settings.max_upload_mb:g} MB")
+            replace = gr.Checkbox(label="替换同名文档", value=False, elem_id="qa-replace", scale=1, min_width=120)
+    with gr.Column(elem_id="qa-remove-box", variant="panel"):
+        with gr.Row(equal_height=False, elem_id="qa-remove-row"):
+            doc_choice = gr.Dropdown(label="删除文档", choices=[], value=None, scale=3, elem_id="qa-remove-choice")
+            remove_btn = gr.Button("删除", variant="stop", scale=0, min_width=80, elem_id="qa-remove")
+            remove_status = gr.Textbox(label="删除结果", interactive=False, elem_id="qa-remove-status", lines=1,
+                                       scale=2)
+        with gr.Row(visible=False, elem_id="qa-remove-confirm", equal_height=True) as confirm:
+            gr.Markdown("确定删除这份文档吗？它的文件会移到索引目录的 removed/ 下，问答中不再引用。")
+            confirm_btn = gr.Button("确认删除", variant="stop", scale=0, min_width=100, elem_id="qa-remove-yes")
+            cancel_btn = gr.Button("取消", scale=0, min_width=80, elem_id="qa-remove-no")
+    _wire_admin(tab, handlers, listed + [doc_choice], token, token_status, files, upload_status, replace,
+                (doc_choice, remove_btn, remove_status, confirm, confirm_btn, cancel_btn))
+
+
+def _wire_admin(tab, handlers: DocumentsTab, listed, token, token_status, files, upload_status, replace,
+                removal) -> None:
+    doc_choice, remove_btn, remove_status, confirm, confirm_btn, cancel_btn = removal
     private = dict(api_visibility="private")
-    token.change(None, [token], None, js=_SESSION_JS, **private)
+    token.change(handlers.check_token, [token], [files, token_status], js=_SESSION_JS, queue=False, **private)
     tab.select(handlers.refresh, None, listed, queue=False, **private)
     writes = dict(concurrency_limit=1, concurrency_id="index-write", **private)
     files.upload(handlers.upload, [files, token, replace], [upload_status] + listed, **writes)
@@ -159,12 +178,15 @@ def _admin_controls(tab, handlers: DocumentsTab, settings, listed: list) -> None
 
 
 # The admin session endpoint sits next to the page, under the same root path as the page itself.
+# Awaited, so the upload button is enabled only once the session cookie is set.
 _SESSION_JS = """
-(token) => {
+async (token) => {
   const root = (window.gradio_config && window.gradio_config.root) || location.href;
   const url = new URL("api/admin/session", root.endsWith("/") ? root : root + "/");
-  fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-              body: JSON.stringify({token: token || ""})});
-  return [];
+  try {
+    await fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+                      body: JSON.stringify({token: token || ""})});
+  } catch (e) { /* the check below says what is wrong */ }
+  return [token];
 }
 """

@@ -66,7 +66,7 @@ def refused_input(block, value, upload_root: Path | None) -> str:
     references = _references(value)
     if not references:
         return ""
-    if not isinstance(block, gr.File):
+    if not isinstance(block, (gr.File, gr.UploadButton)):
         return "只能发送文字，不能附带文件。"
     if all(uploaded_here(r.get("path"), upload_root) for r in references):
         return ""
@@ -253,7 +253,8 @@ class ChatPage:
         return shown + (_listed_update(stored["list"], conversation_id),)
 
     def _wire_answer_tools(self) -> None:
-        copied = self.chatbot.copy(_copied, None, self.copied, **_QUIET, queue=False)
+        # Queued (not queue=False): a toast (gr.Info) reaches the page only through the queue's stream.
+        copied = self.chatbot.copy(_copied, None, self.copied, **_QUIET)
         copied.then(None, [self.copied], None, js=_COPY_JS, **_QUIET)
         if self.feedback is None:
             return
@@ -262,7 +263,7 @@ class ChatPage:
                                   **_QUIET, queue=False)
         rated.then(None, js=_FOCUS_COMMENT_JS, **_QUIET)
         for send in (self.send_feedback.click, self.comment.submit):
-            send(self._store_feedback, [self.pending, self.comment], form, **_QUIET, queue=False)
+            send(self._store_feedback, [self.pending, self.comment], form, **_QUIET)
         self.cancel_feedback.click(lambda: (None, gr.update(visible=False), ""), None, form,
                                    **_QUIET, queue=False)
         for asked in (self.question.submit, self.send.click):  # a rating left open is kept as it is
@@ -357,8 +358,11 @@ _LOAD_JS = f"() => {{ {_STORE_JS} const s = qaStore.read(); return [qaStore.payl
 _OPEN_JS = f"(_, id) => {{ {_STORE_JS} const s = qaStore.open(id); return [qaStore.payload(s, id), id]; }}"
 _SAVE_JS = f"(messages, id) => {{ {_STORE_JS} return qaStore.save(messages, id); }}"
 _FOCUS_JS = """() => { const box = document.querySelector("#qa-question textarea"); if (box) box.focus(); return []; }"""
-_FOCUS_COMMENT_JS = """() => { setTimeout(() => { const box = document.querySelector("#qa-feedback-comment textarea");
-  if (box) box.focus(); }, 50); return []; }"""
+# The comment box appears with the event's result: wait for it (up to a second) before moving focus.
+_FOCUS_COMMENT_JS = """() => { let tries = 0; const focus = () => {
+  const box = document.querySelector("#qa-feedback-comment textarea");
+  if (box && box.offsetParent) box.focus(); else if (tries++ < 20) setTimeout(focus, 50); };
+  focus(); return []; }"""
 
 # Clipboard API needs a secure context (https or localhost); intranet http pages fall back to execCommand.
 _COPY_JS = """
