@@ -3,7 +3,7 @@
 Fit, on the dev split of a labelled question bank only, the two things the bot weighs:
 - the evidence gate: a logistic model over the gate's signals (see bot.stages.gate), answerable items
   against refuse items. The threshold is chosen by 5-fold cross-validation (out-of-fold probabilities,
-  best balanced accuracy); the lower "partial" threshold separates near misses (topic present, detail
+  best balanced accuracy); a coverage threshold below it separates near misses (topic present, detail
   missing) from questions the reports do not touch. Prints the precision/recall curve.
 - the rerank mix (see bot.stages.retrieve.RerankWeights): a grid search for the best MRR of the
   passages holding an item's markers.
@@ -29,7 +29,7 @@ STEPS = 3000
 RATE = 0.5
 
 
-RERANK_GRID = (0.0, 0.005, 0.01, 0.02, 0.04, 0.08)
+RERANK_GRID = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
 RERANK_FEATURES = ("sentence", "title", "coverage")
 
 
@@ -163,17 +163,17 @@ def calibrate(examples: list[Example]) -> tuple[dict, str]:
     y = np.array([1.0 if e.answerable else 0.0 for e in dev])
     oof = out_of_fold(x, y)
     threshold = best_threshold(oof, y)
-    refuse = [i for i, e in enumerate(dev) if not e.answerable]
-    near = np.array([1.0 if dev[i].near_miss else 0.0 for i in refuse])
-    partial = best_threshold(oof[refuse], near) if 0 < near.sum() < len(near) else threshold
-    partial = min(partial, threshold)
+    refuse = [e for e in dev if not e.answerable]
+    near = np.array([1.0 if e.near_miss else 0.0 for e in refuse])
+    coverage = np.array([e.signals["coverage"] for e in refuse])
+    partial = best_threshold(coverage, near) if 0 < near.sum() < len(near) else 1.0
     w, b = fit_logistic(x, y)
     model = {"weights": {k: round(float(v), 4) for k, v in zip(SIGNALS, w)}, "bias": round(b, 4),
-             "threshold": threshold, "partial": partial, "fitted_on": f"{len(dev)} dev items"}
+             "threshold": threshold, "partial_coverage": partial, "fitted_on": f"{len(dev)} dev items"}
     lines = [f"dev items: {len(dev)} ({int(y.sum())} answerable, {len(y) - int(y.sum())} refuse)",
              "out-of-fold precision/recall curve (dev):", curve(oof, y),
              f"chosen threshold {threshold:.2f} (balanced accuracy {balanced_accuracy(oof, y, threshold):.3f}), "
-             f"partial {partial:.2f}"]
+             f"partial evidence from coverage {partial:.2f} (near misses against questions the reports do not touch)"]
     validation = [e for e in examples if e.split == "validation"]
     if validation:
         xv = np.array([e.vector() for e in validation])

@@ -24,7 +24,9 @@ from bot.stages.retrieve import Retrieved
 GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
 FITTED_PATH = Path(__file__).resolve().parent.parent / "fitted_weights.json"
 SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement", "sentence_margin",
-           "detail_missing", "missing_chars")
+           "detail_missing", "missing_chars", "missing_fixed")
+# Terms no paraphrase can replace: a year, a name, a code like "5G".
+_FIXED_KINDS = {"year", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg"}
 DETAIL_SENTENCES = 4  # the sentences closest in meaning, searched for the kind of detail asked
 
 Outcome = Literal["answer", "partial", "refuse"]
@@ -35,13 +37,15 @@ class GateModel:
     weights: dict[str, float]
     bias: float
     threshold: float  # probability at or above which the passages answer the question
-    partial: float  # probability at or above which (below ``threshold``) the topic is there
+    # Below the threshold, the topic is there when this share of the question's terms is: the report
+    # speaks of it, but not of the detail asked (a near miss, answered as partial evidence).
+    partial_coverage: float
 
     @classmethod
     def load(cls, embedding_model: str, path: Path = FITTED_PATH) -> GateModel:
         data = fitted_for(embedding_model, path)["gate"]
         return cls({k: float(data["weights"].get(k, 0.0)) for k in SIGNALS}, float(data["bias"]),
-                   float(data["threshold"]), float(data["partial"]))
+                   float(data["threshold"]), float(data["partial_coverage"]))
 
     def probability(self, signals: dict[str, float]) -> float:
         z = self.bias + sum(self.weights[k] * signals[k] for k in SIGNALS)
@@ -95,6 +99,8 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> di
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
         "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found)) else 0.0,
         "missing_chars": missing_characters(info, found, weights),
+        "missing_fixed": 1.0 if any(info.term_kinds.get(t) in _FIXED_KINDS or any(c.isdigit() for c in t)
+                                    for t in missing_terms(info, found, weights)) else 0.0,
         "sentence": best_sentence,
         "title": max(h.title for h in top),
         "dense": max(h.dense for h in top),
@@ -125,7 +131,7 @@ class EvidenceGate:
         if probability >= self.model.threshold:
             return Evidence(probability, True, "answer", signals)
         missing = missing_terms(info, found, self.weights)
-        partial = probability >= self.model.partial and missing and len(missing) < len(info.terms)
+        partial = bool(missing) and signals["coverage"] >= self.model.partial_coverage
         return Evidence(probability, False, "partial" if partial else "refuse", signals, missing)
 
 
