@@ -172,9 +172,13 @@ class ChatPage:
 
     # --- events ---------------------------------------------------------------------------
     def wire(self, demo: gr.Blocks) -> None:
+        # A trigger's listeners run one after another, in the order they were added: whatever must
+        # happen before an answer streams (keeping a pending rating, showing 停止) is added first.
+        if self.feedback is not None:
+            self._wire_feedback()
         self._wire_questions()
         self._wire_conversations(demo)
-        self._wire_answer_tools()
+        self._wire_copy()
 
     def _respond(self, message, messages, docs=None):
         first = True
@@ -201,30 +205,29 @@ class ChatPage:
         docs = [self.docs] if self.docs is not None else []
         ask = dict(fn=self._respond, inputs=[self.question, self.chatbot] + docs,
                    outputs=[self.question, self.chatbot])
-        asked = [self.question.submit(api_name="chat", **ask), self.send.click(**_QUIET, **ask)]
+        asked = [self._answering(self.question.submit, api_name="chat", **ask),
+                 self._answering(self.send.click, **_QUIET, **ask)]
         for picked in (self.chatbot.example_select, self.chatbot.option_select):
             filled = picked(_picked_text, None, self.question, **_QUIET, queue=False)
             filled.then(None, js=_FOCUS_JS, **_QUIET)
-            asked.append(filled.then(**_QUIET, **ask))
-        asked.append(self.chatbot.retry(self._ask_again, [self.chatbot] + docs, self.chatbot,
-                                        **_QUIET))
+            asked.append(self._answering(filled.then, **_QUIET, **ask))
+        asked.append(self._answering(self.chatbot.retry, self._ask_again, [self.chatbot] + docs, self.chatbot,
+                                     **_QUIET))
         for event in asked:
             self._after_answer(event)
         if self.stop is not None:
-            self._wire_stop(asked)
+            self.stop.click(_idle, None, [self.send, self.stop], cancels=asked, **_QUIET, queue=False).then(
+                None, [self.chatbot, self.conversation_id], [self.conversation_id, self.stored], js=_SAVE_JS,
+                **_QUIET)
 
-    def _wire_stop(self, asked: list) -> None:
-        """LLM answers take seconds: 停止 shows while one streams and cancels it."""
-        toggles = [self.send, self.stop]
-        for event in asked:
-            event.then(lambda: (gr.update(visible=True), gr.update(visible="hidden")), None, toggles,
-                       **_QUIET, queue=False)
-        for trigger in (self.question.submit, self.send.click):
-            trigger(lambda: (gr.update(visible="hidden"), gr.update(visible=True)), None, toggles,
-                    **_QUIET, queue=False)
-        stopped = self.stop.click(lambda: (gr.update(visible=True), gr.update(visible="hidden")), None, toggles,
-                                  cancels=asked, **_QUIET, queue=False)
-        self._after_answer(stopped)
+    def _answering(self, trigger, *args, **kwargs):
+        """Listen to ``trigger`` with the answer; in LLM mode 停止 shows while it streams."""
+        if self.stop is None:
+            return trigger(*args, **kwargs)
+        trigger(_busy, None, [self.send, self.stop], **_QUIET, queue=False)
+        answered = trigger(*args, **kwargs)
+        answered.then(_idle, None, [self.send, self.stop], **_QUIET, queue=False)
+        return answered
 
     def _wire_conversations(self, demo: gr.Blocks) -> None:
         outputs = [self.chatbot, self.conversation_id] + ([self.past] if self.past is not None else [])
@@ -252,13 +255,15 @@ class ChatPage:
             return shown
         return shown + (_listed_update(stored["list"], conversation_id),)
 
-    def _wire_answer_tools(self) -> None:
+    def _wire_copy(self) -> None:
         # Queued (not queue=False): a toast (gr.Info) reaches the page only through the queue's stream.
         copied = self.chatbot.copy(_copied, None, self.copied, **_QUIET)
         copied.then(None, [self.copied], None, js=_COPY_JS, **_QUIET)
-        if self.feedback is None:
-            return
+
+    def _wire_feedback(self) -> None:
         form = [self.pending, self.feedback_form, self.comment]
+        for asked in (self.question.submit, self.send.click):  # a rating left open is kept as it is
+            asked(self._store_feedback, [self.pending, self.comment], form, **_QUIET, queue=False)
         rated = self.chatbot.like(_rated, [self.chatbot] + ([self.docs] if self.docs else []), form,
                                   **_QUIET, queue=False)
         rated.then(None, js=_FOCUS_COMMENT_JS, **_QUIET)
@@ -266,14 +271,20 @@ class ChatPage:
             send(self._store_feedback, [self.pending, self.comment], form, **_QUIET)
         self.cancel_feedback.click(lambda: (None, gr.update(visible=False), ""), None, form,
                                    **_QUIET, queue=False)
-        for asked in (self.question.submit, self.send.click):  # a rating left open is kept as it is
-            asked(self._store_feedback, [self.pending, self.comment], form, **_QUIET, queue=False)
 
     def _store_feedback(self, pending: dict | None, comment: str):
         if pending:
             self.feedback.add(comment=clean_text(comment or ""), **pending)
             gr.Info("谢谢反馈，已记录。")
         return None, gr.update(visible=False), ""
+
+
+def _busy():
+    return gr.update(visible="hidden"), gr.update(visible=True)
+
+
+def _idle():
+    return gr.update(visible=True), gr.update(visible="hidden")
 
 
 def _picked_text(evt: gr.SelectData) -> str:

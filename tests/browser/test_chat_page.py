@@ -197,6 +197,14 @@ def test_a_thumbs_up_with_a_comment_lands_in_sqlite(open_page, app_url, library_
     assert [r[:3] for r in rows] == [("up", "条理清楚", QUESTION)]
     assert rows[0][3].startswith("根据《") and '"doc": "district-report-2022-h1.txt"' in rows[0][4]
 
+    page.get_by_role("button", name="踩").last.click()  # no comment: kept when the next question is asked
+    comment.wait_for(timeout=10000)
+    ask(page, "下半年有什么计划？")
+    with sqlite3.connect(library_settings.feedback_path()) as db:
+        rows = db.execute("SELECT rating, comment, question FROM feedback ORDER BY id").fetchall()
+    assert rows == [("up", "条理清楚", QUESTION), ("down", "", QUESTION)]
+    assert page.locator("#qa-feedback").is_hidden()
+
 
 def test_the_documents_tab_says_how_to_manage_documents_without_a_token(open_page, app_url):
     page = open_page(app_url + "/")
@@ -209,3 +217,34 @@ def test_the_documents_tab_says_how_to_manage_documents_without_a_token(open_pag
     assert reports.count() == 3 and reports.first.get_attribute("open") is None  # folded
     assert page.get_by_role("button", name="导入").count() == 0 and page.locator("input[type=file]").count() == 0
     assert serious_accessibility_problems(page) == []
+
+
+def test_stop_cancels_an_llm_answer_that_takes_too_long(browser, library_bot, library_settings, fake_llm, tmp_path):
+    from bot.chain import Bot
+    from bot.llm import LLMAnswerer
+    from web.app import create_app
+
+    settings = library_settings.model_copy(update={"answer_mode": "llm", "llm_base_url": fake_llm.base_url,
+                                                   "llm_timeout": 20.0, "index_dir": tmp_path / "index"})
+    bot = Bot(settings, library_bot.components, llm=LLMAnswerer.from_settings(settings))
+    fake_llm.hang(15, then="太晚了")
+    url, stop_app = start_app(create_app(bot, settings))
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    try:
+        page.goto(url + "/")
+        box = page.locator("#qa-question textarea")
+        box.wait_for(timeout=30000)
+        assert page.locator("#qa-stop").is_hidden()
+        box.fill(QUESTION)
+        box.press("Enter")
+        stop = page.get_by_role("button", name="停止")
+        stop.wait_for(timeout=10000)
+        assert page.locator("#qa-send").is_hidden()
+        stop.click()
+        page.locator("#qa-send").wait_for(timeout=5000)
+        assert page.locator("#qa-stop").is_hidden()
+        assert page.locator('[data-testid="user"]').all_inner_texts() == [QUESTION]
+        assert "太晚了" not in page.locator("#qa-chat").inner_text()
+    finally:
+        page.close()
+        stop_app()
