@@ -46,13 +46,15 @@ def test_the_layout_follows_the_outline_and_marks_the_passage():
     assert blocks[1].runs == [("治理河道十条。", False), ("新增绿地五处。", True)]  # inline heading shown once
     assert blocks[1].anchor == "passage" and sum(1 for b in blocks if b.anchor) == 1
     assert isinstance(body[0], Block) and isinstance(body[1], Heading)
+    assert [h.title for h in outline if h.holds_passage] == ["一、上半年工作", "（一）生态环境"]
 
 
 def test_the_page_escapes_everything_and_links_the_outline():
     page = report_html([chunk("<script>alert(1)</script>正文。", 0, "一、<b>部分</b>", title="报告<i>")], (0, 5), "")
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "<b>部分" not in page
     assert '<html lang="zh-CN">' in page and "<title>报告&lt;i&gt; · 原文</title>" in page
-    assert '<a href="#s1">一、&lt;b&gt;部分&lt;/b&gt;</a>' in page and '<h2 id="s1">' in page
+    assert '<a href="#s1" aria-current="location" class="qa-here">一、&lt;b&gt;部分&lt;/b&gt;</a>' in page
+    assert '<h2 id="s1">' in page
     assert '<p id="passage" tabindex="-1"><mark>' in page
 
 
@@ -65,6 +67,7 @@ def test_a_citation_link_opens_the_whole_report_at_the_passage(api, fake_report_
     marked = page.split('id="passage"', 1)[1].split("</p>", 1)[0]
     assert cited.text[-20:] in marked
     assert "（六）全力整治生态环境" in page and "二、2022年下半年工作计划" in page  # the whole report
+    assert "高亮部分是回答引用的原文。带 * 的数字报告未公开。" in page
     assert page.index('id="passage"') > page.index("（六）全力整治生态环境</h3>")
 
 

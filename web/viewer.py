@@ -14,6 +14,7 @@ from index.section_path import SectionPath
 
 _AT = re.compile(r"^(\d{1,9})-(\d{1,9})$")
 _HEADING_END = re.compile(r"^[。：:；;，,\s]+")
+HERE = ' aria-current="location" class="qa-here"'  # an outline entry holding the passage
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Heading:
     level: int  # 1 for a part ("一、…"), 2 for its sections, and so on
     title: str
     anchor: str
+    holds_passage: bool = False  # the passage asked for sits under this heading
 
 
 @dataclass
@@ -48,15 +50,18 @@ def report_layout(chunks: list, at: tuple[int, int] | None) -> tuple[list[Headin
     outline: list[Heading] = []
     body: list[Heading | Block] = []
     current: tuple[str, ...] = ()
+    open_headings: list[Heading] = []  # the headings the text now sits under, outermost first
     previous_end, marked = None, False
     for chunk in sorted(chunks, key=lambda c: c.meta.start):
         path = SectionPath.parse(chunk.meta.section_path).parts
         text = chunk.text
         if path != current:
             shared = next((i for i, (a, b) in enumerate(zip(path, current)) if a != b), min(len(path), len(current)))
+            del open_headings[shared:]
             for level, title in enumerate(path[shared:], start=shared + 1):
                 heading = Heading(level, title, f"s{len(outline) + 1}")
                 outline.append(heading)
+                open_headings.append(heading)
                 body.append(heading)
                 if text.startswith(title):  # a heading inline with its first paragraph is shown once
                     text = _HEADING_END.sub("", text[len(title):])
@@ -67,6 +72,8 @@ def report_layout(chunks: list, at: tuple[int, int] | None) -> tuple[list[Headin
         block = body[-1]
         if hit and not marked:
             block.anchor, marked = "passage", True
+            for heading in open_headings:
+                heading.holds_passage = True
         for i, line in enumerate(text.split("\n")):
             if i:
                 body.append(block := Block())
@@ -77,8 +84,8 @@ def report_layout(chunks: list, at: tuple[int, int] | None) -> tuple[list[Headin
 
 
 def _outline_html(outline: list[Heading]) -> str:
-    items = "".join(f'<li class="lv{min(h.level, 3)}"><a href="#{h.anchor}">{html.escape(h.title)}</a></li>'
-                    for h in outline)
+    items = "".join(f'<li class="lv{min(h.level, 3)}"><a href="#{h.anchor}"'
+                    f'{HERE if h.holds_passage else ""}>{html.escape(h.title)}</a></li>' for h in outline)
     return f"<ol>{items}</ol>" if items else "<p>这份报告没有识别出章节。</p>"
 
 
@@ -107,8 +114,12 @@ def report_html(chunks: list, at: tuple[int, int] | None, css: str) -> str:
     meta = chunks[0].meta
     title = html.escape(meta.doc_title or meta.doc_id)
     facts = _facts(meta)
-    note = '<p class="qa-note">高亮部分是回答引用的原文。</p>' if at and any(
-        isinstance(b, Block) and b.anchor for b in body) else ""
+    notes = []
+    if at and any(isinstance(b, Block) and b.anchor for b in body):
+        notes.append("高亮部分是回答引用的原文。")
+    if any(c.meta.masked for c in chunks):
+        notes.append("带 * 的数字报告未公开。")
+    note = f'<p class="qa-note">{"".join(notes)}</p>' if notes else ""
     return f"""<!doctype html>
 <html lang="zh-CN">
 <head>
