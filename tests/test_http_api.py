@@ -67,7 +67,7 @@ def test_ask_returns_the_same_json_as_the_cli(client, report_bot):
     response = client.post("/api/ask", json={"question": CARD_QUESTION})
     body = response.json()
     assert response.status_code == 200
-    assert set(body) == {"answer", "refused", "question", "sources", "timings_ms"}
+    assert set(body) == {"answer", "refused", "question", "sources", "timings_ms", "suggestions"}
     expected = report_bot.ask(CARD_QUESTION).to_dict()
     assert body["answer"] == expected["answer"] and body["sources"] == expected["sources"]
     assert "（六）全力整治生态环境" in body["sources"][0]["section"]
