@@ -1,4 +1,4 @@
-"""python -m bot ask "问题" [--json] [--history FILE]"""
+"""python -m bot ask "问题" [--json] [--history FILE] [--docs ID ...]"""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the full answer as JSON")
     ask.add_argument("--history", type=Path, help="JSON file: earlier turns as [{\"role\", \"content\"}, ...]")
+    ask.add_argument("--docs", nargs="+", metavar="ID", help="answer from these documents only (ids from `python -m index list`)")
     args = parser.parse_args(argv)
 
     from bot.chain import build_bot
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bot = build_bot(Settings())
     try:
-        answer = bot.ask(args.question, history)
+        answer = bot.ask(args.question, history, args.docs)
     except InputError as exc:
         print(f"error: {exc.message_zh}", file=sys.stderr)
         return 2
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if answer.sources:
         print("\n来源：")
         for source in answer.sources:
-            print(f"[{source.n}] {source.doc} · {source.section or '（开头）'} · {source.start}-{source.end}")
+            print(f"[{source.n}] 《{source.title}》 · {source.section or '（开头）'} · {source.start}-{source.end}")
     return 0
 
 

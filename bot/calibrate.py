@@ -3,7 +3,7 @@
 Fit, on the dev split of a labelled question bank only, the two things the bot weighs:
 - the evidence gate: a logistic model over the gate's signals (see bot.stages.gate), answerable items
   against refuse items. The threshold is chosen by 5-fold cross-validation (out-of-fold probabilities,
-  best balanced accuracy); a coverage threshold below it separates near misses (topic present, detail
+  best mean F1 of answering and refusing); a coverage threshold below it separates near misses (topic present, detail
   missing) from questions the reports do not touch. Prints the precision/recall curve.
 - the rerank mix (see bot.stages.retrieve.RerankWeights): a grid search for the best MRR of the
   passages holding an item's markers.
@@ -91,9 +91,21 @@ def balanced_accuracy(probabilities: np.ndarray, y: np.ndarray, threshold: float
     return (recall_yes + recall_no) / 2
 
 
-def best_threshold(probabilities: np.ndarray, y: np.ndarray) -> float:
+def macro_f1(probabilities: np.ndarray, y: np.ndarray, threshold: float) -> float:
+    """The mean F1 of answering and of refusing: both the refusals' precision and their recall count."""
+    said_yes = probabilities >= threshold
+    scores = []
+    for predicted, actual in ((said_yes, y == 1), (~said_yes, y == 0)):
+        tp = float(np.sum(predicted & actual))
+        precision = tp / max(1.0, float(np.sum(predicted)))
+        recall = tp / max(1.0, float(np.sum(actual)))
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return sum(scores) / 2
+
+
+def best_threshold(probabilities: np.ndarray, y: np.ndarray, score=macro_f1) -> float:
     candidates = [t / 100 for t in range(5, 96)]
-    return max(candidates, key=lambda t: (round(balanced_accuracy(probabilities, y, t), 4), -abs(t - 0.5)))
+    return max(candidates, key=lambda t: (round(score(probabilities, y, t), 4), -abs(t - 0.5)))
 
 
 def curve(probabilities: np.ndarray, y: np.ndarray) -> str:
@@ -166,13 +178,14 @@ def calibrate(examples: list[Example]) -> tuple[dict, str]:
     refuse = [e for e in dev if not e.answerable]
     near = np.array([1.0 if e.near_miss else 0.0 for e in refuse])
     coverage = np.array([e.signals["coverage"] for e in refuse])
-    partial = best_threshold(coverage, near) if 0 < near.sum() < len(near) else 1.0
+    partial = best_threshold(coverage, near, balanced_accuracy) if 0 < near.sum() < len(near) else 1.0
     w, b = fit_logistic(x, y)
     model = {"weights": {k: round(float(v), 4) for k, v in zip(SIGNALS, w)}, "bias": round(b, 4),
              "threshold": threshold, "partial_coverage": partial, "fitted_on": f"{len(dev)} dev items"}
     lines = [f"dev items: {len(dev)} ({int(y.sum())} answerable, {len(y) - int(y.sum())} refuse)",
              "out-of-fold precision/recall curve (dev):", curve(oof, y),
-             f"chosen threshold {threshold:.2f} (balanced accuracy {balanced_accuracy(oof, y, threshold):.3f}), "
+             f"chosen threshold {threshold:.2f} (mean F1 {macro_f1(oof, y, threshold):.3f}, "
+             f"balanced accuracy {balanced_accuracy(oof, y, threshold):.3f}), "
              f"partial evidence from coverage {partial:.2f} (near misses against questions the reports do not touch)"]
     validation = [e for e in examples if e.split == "validation"]
     if validation:
@@ -180,7 +193,8 @@ def calibrate(examples: list[Example]) -> tuple[dict, str]:
         yv = np.array([1.0 if e.answerable else 0.0 for e in validation])
         pv = predict(xv, w, b)
         lines += [f"validation items: {len(validation)}", curve(pv, yv),
-                  f"validation balanced accuracy at {threshold:.2f}: {balanced_accuracy(pv, yv, threshold):.3f}"]
+                  f"validation at {threshold:.2f}: mean F1 {macro_f1(pv, yv, threshold):.3f}, "
+                  f"balanced accuracy {balanced_accuracy(pv, yv, threshold):.3f}"]
     return model, "\n".join(lines)
 
 

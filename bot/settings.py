@@ -14,7 +14,6 @@ from index.settings import IndexSettings
 class Settings(IndexSettings):
     # Answering
     answer_mode: Literal["extractive", "llm"] = "extractive"
-    sources_k: int = 5  # passages returned with an answer
     candidates_k: int = 20  # per retriever, before fusion
     max_question_chars: int = 500
     history_turns: int = 4  # user+assistant pairs kept for follow-ups

@@ -150,9 +150,13 @@ class EvidenceGate:
             return Evidence(margin, passes, "answer" if passes else "refuse")
         signals = signals_of(info, found, self.weights, self.embed_query)
         probability = self.model.probability(signals)
+        missing = missing_terms(info, found, self.weights)
+        if any(info.term_kinds.get(t) == "year" for t in missing):
+            # A year no report in scope speaks for (those were taken as scope) and no passage names:
+            # however close the passages are, they are about another year.
+            return Evidence(probability, False, "refuse", signals, missing)
         if probability >= self.model.threshold:
             return Evidence(probability, True, "answer", signals)
-        missing = missing_terms(info, found, self.weights)
         partial = bool(missing) and signals["coverage"] >= self.model.partial_coverage
         return Evidence(probability, False, "partial" if partial else "refuse", signals, missing)
 
