@@ -167,6 +167,16 @@ def test_a_refusal_lists_the_nearby_sections_under_their_own_heading():
     assert plain_answer(markdown).endswith("\n\n相近章节：\n[1] 丽水市2024年政府工作报告 · 一、2023年工作回顾 › （二）生态")
 
 
+def test_a_report_heading_in_a_grouped_answer_stays_bold_and_round_trips():
+    grouped = Answer("2 份报告谈到了这个问题：\n\n**《丽水市2024年政府工作报告》**\n目标：增长6.5%。[1]\n"
+                     "\n**《顺平县<2024>年政府工作报告》**\n目标：增长**%。[2]", False, "问",
+                     [source(1), source(2, "shunping-2024.txt", "顺平县2024年政府工作报告")])
+    markdown = answer_markdown(grouped)
+    assert "\n**《丽水市2024年政府工作报告》**\n" in markdown
+    assert "\n**《顺平县&lt;2024&gt;年政府工作报告》**\n" in markdown and "增长\\*\\*%" in markdown
+    assert read_shown(markdown).text == grouped.answer
+
+
 def test_a_short_list_is_not_folded():
     short = Answer("答：\n- 一。[1]\n- 二。[1]\n- 三。[1]\n- 四。[1]\n- 五。[1]\n- 六。[1]", False, "问", [source(1)])
     assert "<details>" not in answer_markdown(short)

@@ -20,6 +20,7 @@ _ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
 _CITE_LINK = re.compile(r"\[\\\[(\d{1,3})\\\]\]\([^)\s]*(?: \"[^\"]*\")?\)")
 _SOURCE_LINE = re.compile(r"^\\\[(\d{1,3})\\\] \[(.*)\]\(([^)\s]*)\)$")
 _ITEM = re.compile(r"^- ", re.MULTILINE)
+_BOLD_LINE = re.compile(r"\*\*([^*\n]+)\*\*")
 _FOLD_OPEN = re.compile(r"\n<details><summary>展开全部（共 \d+ 条）</summary>\n\n")
 FOLD_CLOSE = "\n\n</details>\n"
 _REWRITTEN = re.compile(r"^（已按“.*?”理解）\n\n")
@@ -62,11 +63,18 @@ def answer_markdown(answer: Answer, viewer_base: str = "", rewritten: str = "") 
     blocks = []
     if rewritten:
         blocks.append(f"（已按“{md_escape(rewritten)}”理解）")
-    blocks.append(_folded(_linked(md_escape(answer.answer), answer.sources, viewer_base)))
+    blocks.append(_folded(_linked(_escaped_lines(answer.answer), answer.sources, viewer_base)))
     if answer.sources:
         lines = [f"\\[{s.n}\\] [{md_escape(source_name(s))}]({passage_link(s, viewer_base)})" for s in answer.sources]
         blocks.append((NEARBY_HEADING if answer.refused else SOURCES_HEADING) + "\n" + "\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _escaped_lines(text: str) -> str:
+    """The answer escaped line by line; a line the writer wraps whole in ``**`` (a report's heading in a
+    grouped answer) stays bold. A masked figure (``**亿元``) never fills a line on its own."""
+    return "\n".join(f"**{md_escape(m.group(1))}**" if (m := _BOLD_LINE.fullmatch(line)) else md_escape(line)
+                     for line in text.split("\n"))
 
 
 def _linked(escaped: str, sources: list[Source], viewer_base: str) -> str:

@@ -110,7 +110,8 @@ def mount_pages(app: FastAPI, bot, library: Library, settings, gate: AdminGate) 
     feedback = app.state.feedback
     common = dict(enable_monitoring=False, run_history=False, show_error=False, ssr_mode=False, pwa=False,
                   mcp_server=False, root_path=None, max_file_size=int(settings.max_upload_mb * MB),
-                  theme=chat_theme(), css=static_text("chat.css"), js=static_text("chat.js"))
+                  theme=chat_theme(), css=static_text("chat.css"), js=static_text("chat.js"),
+                  head=f"<style>{static_text('page.css')}</style>")
     embed = build_ui(bot, library, embed=True, feedback=feedback).queue(default_concurrency_limit=settings.concurrency)
     full = build_ui(bot, library, gate=gate, upload_root=cache, feedback=feedback).queue(
         default_concurrency_limit=settings.concurrency)
