@@ -6,12 +6,15 @@ more about whether the report covers a question than a missing verb, which a par
 from __future__ import annotations
 
 import math
+import re
 
 from bot.query import QuestionInfo
 from index.keyword import KeywordIndex
 
 _NOUN_KINDS = {"n", "nr", "ns", "nt", "nz", "nw", "nrt", "nrfg", "eng", "j", "year", "l", "i"}
 _SEMI_KINDS = {"vn", "b", "an", "m"}
+COMPOSED_GAP = 4  # characters allowed between the words of a compound term found apart
+_COMPOSED: dict[str, re.Pattern[str]] = {}
 
 
 def kind_weight(kind: str) -> float:
@@ -78,5 +81,12 @@ class TermWeights:
                 covered.update(range(at, at + len(w)))
             parts = parts if len(parts) >= 2 and len(covered) == len(term) else []
             self._parts[term] = parts
-        return bool(parts) and all(p in text for p in parts)
+        if not parts:
+            return False
+        # The parts close together and in order ("生态宜居环境"), not scattered over the passage
+        # ("生态文化的保护……环境效益"): sharing characters is not sharing the meaning.
+        pattern = _COMPOSED.get(term)
+        if pattern is None:
+            pattern = _COMPOSED[term] = re.compile(f".{{0,{COMPOSED_GAP}}}".join(map(re.escape, parts)))
+        return bool(pattern.search(text))
 
