@@ -248,3 +248,26 @@ def test_stop_cancels_an_llm_answer_that_takes_too_long(browser, library_bot, li
     finally:
         page.close()
         stop_app()
+
+
+def test_the_report_picker_limits_the_answer_to_the_chosen_report(open_page, app_url):
+    page = open_page(app_url + "/")
+    page.get_by_label("报告范围").click()
+    page.get_by_role("option", name="丽水市2024年政府工作报告").click()
+    page.keyboard.press("Escape")
+    ask(page, "今年的主要预期目标是什么？")
+    sources = page.locator('[data-testid="bot"]').first.inner_text().split("来源", 1)[1]
+    assert "丽水市2024年政府工作报告" in sources
+    assert "顺平县" not in sources and "2022年上半年工作报告" not in sources
+
+
+def test_a_suggested_question_asks_and_gives_the_input_back_its_focus(open_page, app_url):
+    page = open_page(app_url + "/")
+    ask(page, QUESTION)
+    suggestion = page.locator("#qa-chat button.option").first
+    suggestion.wait_for(timeout=10000)
+    asked = suggestion.inner_text()
+    suggestion.click()
+    page.locator('[data-testid="bot"]').nth(1).get_by_text("来源").first.wait_for(timeout=20000)
+    assert page.locator('[data-testid="user"]').all_inner_texts() == [QUESTION, asked]
+    assert page.evaluate("document.activeElement.closest('#qa-question') !== null")
