@@ -37,9 +37,9 @@ def client(launched):
     return Client(launched[0], verbose=False)
 
 
-def chat(client, question, messages):
-    _, messages, copied = client.predict(question, messages, api_name="/chat")
-    return messages, copied
+def chat(client, question, messages, docs=()):
+    _, messages = client.predict(question, messages, list(docs), api_name="/chat")
+    return messages
 
 
 def text_of(message) -> str:
@@ -55,22 +55,20 @@ def test_app_py_builds_the_missing_index_with_progress_then_serves(launched):
 
 
 def test_gradio_client_asks_and_gets_the_answer_with_sources(client):
-    messages, copied = chat(client, "上半年生态环境做了什么", [])
-    user, answer, sources = messages
+    user, answer = chat(client, "上半年生态环境做了什么", [])
     assert text_of(user) == "上半年生态环境做了什么"
-    assert "（六）全力整治生态环境" in text_of(answer)
-    assert sources["metadata"]["title"].startswith("参考来源") and "<mark>" in text_of(sources)
-    count = int(sources["metadata"]["title"].strip("参考来源（ 条）"))
-    assert copied.splitlines()[-1].startswith(f"[{count}] district-report-2022-h1.txt · ")
+    text = text_of(answer)
+    assert "（六）全力整治生态环境" in text and "\n\n**来源**\n\\[1\\] [" in text
+    assert "(reports/district-report-2022-h1.txt?at=" in text  # each source links to the report viewer
 
 
 def test_gradio_client_follows_up_on_the_conversation(client):
-    messages, _ = chat(client, "上半年生态环境做了什么", [])
-    messages, copied = chat(client, "那下半年呢？", messages)
-    assert len(messages) == 6
-    assert "（四）坚持绿色发展" in text_of(messages[-2])
-    assert "下半年" in messages[-1]["metadata"]["log"]
-    assert "[1] district-report-2022-h1.txt · 二、2022年下半年工作计划" in copied
+    messages = chat(client, "上半年生态环境做了什么", [])
+    messages = chat(client, "那下半年呢？", messages, ["district-report-2022-h1.txt"])
+    assert len(messages) == 4
+    follow_up = text_of(messages[-1])
+    assert follow_up.startswith("（已按“") and "下半年" in follow_up.split("\n")[0]
+    assert "（四）坚持绿色发展" in follow_up
 
 
 # --- what Gradio's routes refuse ------------------------------------------------------------------
@@ -108,7 +106,7 @@ def cached_files(launched) -> list[str]:
 def test_the_issues_file_read_through_the_chat_history_fails_safely(launched, path):
     base = launched[0]
     history = [{"role": "user", "content": [{"type": "file", "file": {"path": path, "meta": {"_type": "gradio.FileData"}}}]}]
-    done = run_event(base, event_of(base, api_name="chat"), ["上半年生态环境做了什么？", history])
+    done = run_event(base, event_of(base, api_name="chat"), ["上半年生态环境做了什么？", history, []])
     assert done["success"] is False and done["output"]["error"] == "只能发送文字，不能附带文件。"
     assert "file=" not in json.dumps(done) and path.rsplit("/", 1)[-1] not in cached_files(launched)
     response = httpx.get(base + f"gradio_api/file={path}")
