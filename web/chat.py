@@ -74,7 +74,8 @@ def chat_turn(bot, message, messages: list[dict] | None, docs: list[str] | None 
         yield messages
         return
     history = to_history(messages)
-    turn = messages + [{"role": "user", "content": md_escape(shown_question(question, bot.settings.max_question_chars))}]
+    shown = shown_question(question, bot.settings.max_question_chars)
+    turn = messages + [{"role": "user", "content": md_escape(shown)}]
     yield turn
     streamed, answer = "", None
     try:

@@ -22,7 +22,8 @@ router.include_router(reports.router)
 # Gradio's page template says lang="en"; ours are Chinese, and their CSS needs to know the page is the
 # whole window (qa-page) and, for /embed/, compact (qa-embed). A portal's <gradio-app> gets neither.
 _TEMPLATE_HTML = b'<html\n\tlang="en"'
-_PAGE_HTML = {"/": b'<html class="qa-page"\n\tlang="zh-CN"', "/embed/": b'<html class="qa-page qa-embed"\n\tlang="zh-CN"'}
+_PAGE_HTML = {"/": b'<html class="qa-page"\n\tlang="zh-CN"',
+              "/embed/": b'<html class="qa-page qa-embed"\n\tlang="zh-CN"'}
 # A CJK-first system font stack: the page works without any font download.
 FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
 

@@ -125,7 +125,9 @@ class ChatPage:
     def render_sidebar(self) -> None:
         with gr.Sidebar(label="对话与报告", open=True, elem_id="qa-sidebar", width=280):
             self.new_chat = gr.Button("＋ 新对话", variant="secondary", elem_id="qa-new-chat")
-            self.past = gr.Radio(label="历史对话", choices=[], value=None, elem_id="qa-past", show_label=True)
+            self.past = gr.Radio(label="历史对话", info="只保存在这个浏览器里", choices=[], value=None,
+                                 elem_id="qa-past")
+            self.forget = gr.Button("删除当前对话", size="sm", variant="secondary", elem_id="qa-forget")
             self.docs = gr.Dropdown(label="报告范围", info="不选即在全部报告中查找", multiselect=True,
                                     choices=report_choices(self.library), value=[], elem_id="qa-docs")
 
@@ -233,8 +235,8 @@ class ChatPage:
         outputs = [self.chatbot, self.conversation_id] + ([self.past] if self.past is not None else [])
         demo.load(self._opened, [self.stored, self.conversation_id], outputs, js=_LOAD_JS,
                   **_QUIET, queue=False)
-        # Examples are baked into the page config at startup; refresh them when documents changed since.
-        demo.load(lambda: gr.update(examples=_examples(self.library)), None, self.chatbot,
+        # Examples and report choices are baked into the page config at startup; documents may have changed.
+        demo.load(self._current_choices, None, [self.chatbot] + ([self.docs] if self.docs is not None else []),
                   **_QUIET, queue=False)
         fresh = [[], ""] + ([None] if self.past is not None else [])
         start_new = f"() => {{ {_STORE_JS} qaStore.open(''); return {json.dumps(fresh)}; }}"
@@ -244,6 +246,13 @@ class ChatPage:
         if self.past is not None:
             self.past.select(self._opened, [self.stored, self.past], outputs, js=_OPEN_JS,
                              **_QUIET, queue=False)
+            self.forget.click(None, None, [self.chatbot, self.conversation_id, self.stored], js=_FORGET_JS,
+                              **_QUIET).then(_listed, [self.stored, self.conversation_id], self.past, **_QUIET,
+                                             queue=False)
+
+    def _current_choices(self):
+        examples = gr.update(examples=_examples(self.library))
+        return examples if self.docs is None else (examples, gr.update(choices=report_choices(self.library)))
 
     def _opened(self, payload: str, conversation_id: str):
         """A conversation the browser kept, shown; with the list of the others on the full page."""
@@ -368,7 +377,11 @@ const qaStore = {
 _LOAD_JS = f"() => {{ {_STORE_JS} const s = qaStore.read(); return [qaStore.payload(s, s.current), s.current]; }}"
 _OPEN_JS = f"(_, id) => {{ {_STORE_JS} const s = qaStore.open(id); return [qaStore.payload(s, id), id]; }}"
 _SAVE_JS = f"(messages, id) => {{ {_STORE_JS} return qaStore.save(messages, id); }}"
-_FOCUS_JS = """() => { const box = document.querySelector("#qa-question textarea"); if (box) box.focus(); return []; }"""
+_FORGET_JS = f"""() => {{ {_STORE_JS} const s = qaStore.read();
+  s.items = s.items.filter(c => c.id !== s.current); s.current = ""; qaStore.write(s);
+  return [[], "", qaStore.payload(s, "")]; }}"""
+_FOCUS_JS = """() => { const box = document.querySelector("#qa-question textarea");
+  if (box) box.focus(); return []; }"""
 # The comment box appears with the event's result: wait for it (up to a second) before moving focus.
 _FOCUS_COMMENT_JS = """() => { let tries = 0; const focus = () => {
   const box = document.querySelector("#qa-feedback-comment textarea");

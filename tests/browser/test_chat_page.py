@@ -150,6 +150,12 @@ def test_a_conversation_survives_a_reload_and_stays_listed(open_page, app_url):
     page.get_by_text("全力整治生态环境").first.wait_for(timeout=10000)
     assert page.locator('[data-testid="user"]').all_inner_texts() == [QUESTION]
 
+    page.locator("#qa-forget").click()  # gone from the list and from the browser
+    page.wait_for_function("document.querySelectorAll('#qa-past label').length === 1")
+    assert page.locator("#qa-past label").all_inner_texts() == ["下半年有什么计划？"]
+    assert page.locator('[data-testid="bot"]').count() == 0
+    assert QUESTION not in page.evaluate("localStorage.getItem('qa-chat:conversations:v1')")
+
 
 def test_an_example_asks_and_gives_the_input_back_its_focus(open_page, app_url):
     page = open_page(app_url + "/")
