@@ -228,6 +228,14 @@ def test_a_kept_conversation_comes_back_as_text_only():
     assert restored("not json") == [] and restored('{"a": 1}') == [] and restored("") == []
 
 
+def test_a_message_sent_back_is_cut_to_the_cap():
+    from web.chat import MAX_MESSAGE_CHARS
+
+    kept = text_only([{"role": "assistant", "content": "[\\[1\\]](" * 10000}])
+    assert len(kept[0]["content"]) == MAX_MESSAGE_CHARS
+    assert read_shown(kept[0]["content"]).text.startswith("[[1]]([[1]](")  # no link of ours: read as text
+
+
 def test_file_parts_in_the_chat_are_neither_read_nor_sent_back(report_bot):
     messages = [{"role": "user", "content": [FILE_PART, {"type": "text", "text": CARD_QUESTION}]},
                 {"role": "assistant", "content": [{"type": "component", "component": "image", "value": {"path": "/x"}}]}]

@@ -17,8 +17,9 @@ from index.section_path import SectionPath
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$:])")  # ":" too, so no URL is auto-linked
 _MD_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#!|~$:])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
-_CITE_LINK = re.compile(r"\[\\\[(\d{1,3})\\\]\]\([^)\s]*(?: \"[^\"]*\")?\)")
-_SOURCE_LINE = re.compile(r"^\\\[(\d{1,3})\\\] \[(.*)\]\(([^)\s]*)\)$")
+# Bounded and possessive: these also read chat messages a client sends back, so no input makes them slow.
+_CITE_LINK = re.compile(r"\[\\\[(\d{1,3})\\\]\]\([^)\s]{0,400}+(?: \"[^\"]{0,600}+\")?\)")
+_SOURCE_LINE = re.compile(r"^\\\[(\d{1,3})\\\] \[(.{0,600})\]\(([^)\s]{0,400}+)\)$")
 _ITEM = re.compile(r"^- ", re.MULTILINE)
 _BOLD_LINE = re.compile(r"\*\*([^*\n]+)\*\*")
 _FOLD_OPEN = re.compile(r"\n<details><summary>展开全部（共 \d+ 条）</summary>\n\n")

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_ZH = "抱歉，回答这个问题时出了点问题，请稍后再试。"
 MAX_RESTORED_MESSAGES = 200  # a conversation read back from the browser is cut to its most recent messages
+MAX_MESSAGE_CHARS = 20000  # and each message to this much (an answer with all its links is a few thousand)
 
 
 # --- messages in and out ----------------------------------------------------------------
@@ -35,7 +36,8 @@ def text_only(messages: list[dict] | None) -> list[dict]:
     for message in list(messages or [])[-MAX_RESTORED_MESSAGES:]:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
-        item = {"role": message["role"], "content": clean_text(message_text(message.get("content")))}
+        text = message_text(message.get("content"))[:MAX_MESSAGE_CHARS]
+        item = {"role": message["role"], "content": clean_text(text)}
         if message["role"] == "assistant" and _options(message):
             item["options"] = _options(message)
         shown.append(item)

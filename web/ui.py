@@ -16,7 +16,7 @@ import gradio as gr  # noqa: E402
 
 from bot.query import clean_text  # noqa: E402
 from web.answer_view import plain_answer  # noqa: E402
-from web.chat import chat_turn, feedback_of, last_question, restored  # noqa: E402
+from web.chat import chat_turn, feedback_of, last_question, restored, text_only  # noqa: E402
 from web.documents import Library  # noqa: E402
 from web.documents_tab import documents_tab, uploaded_here  # noqa: E402
 
@@ -305,9 +305,9 @@ def _picked_text(evt: gr.SelectData) -> str:
 
 def _copied(evt: gr.CopyData) -> str:
     """The copied answer as plain text (the copy button took its Markdown); the page then re-copies it."""
-    value = evt.value
-    text = "\n\n".join(plain_answer(v.get("content", "") if isinstance(v, dict) else str(v))
-                       for v in (value if isinstance(value, list) else [value]))
+    copied = evt.value if isinstance(evt.value, list) else [evt.value]  # Gradio sends the message's text
+    messages = text_only([m if isinstance(m, dict) else {"role": "assistant", "content": str(m)} for m in copied])
+    text = "\n\n".join(plain_answer(m["content"]) for m in messages)
     gr.Info("已复制到剪贴板")
     return text
 
