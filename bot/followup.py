@@ -38,6 +38,19 @@ def topic_of(question: str) -> str:
 _ENUMERATED = re.compile(r"(?:^|[-*•·]\s*)([一二三四五六七八九十]+)是")
 
 
+_INLINE_ENUMERATED = re.compile(r"([一二三四五六七八九十]+)是([^，；。！？\n]+)")
+_COLON_LIST = re.compile(r"[：:]([^：:\n]+)")
+
+
+def _colon_list(answer: str) -> list[str]:
+    """"六方面：推动经济持续向好、锻造发展新引擎、…": the short items a colon introduces."""
+    for match in _COLON_LIST.finditer(answer):
+        items = [i.strip(" 。；;") for i in re.split(r"[、；;]", match.group(1))]
+        if len(items) >= 3 and all(0 < len(i) <= 24 for i in items):
+            return [_CITATION.sub("", i) for i in items]
+    return []
+
+
 def points_of(answer: str) -> list[str]:
     """The points of an earlier answer: its "一是/二是…" items when it has them, else its list or sentences."""
     lines = [l.strip() for l in answer.splitlines() if l.strip()]
@@ -46,10 +59,15 @@ def points_of(answer: str) -> list[str]:
         match = _ENUMERATED.match(line)
         if match:
             enumerated.setdefault(cn_to_int(match.group(1)), _CITATION.sub("", line.lstrip("-*•· ")).strip())
-    if enumerated and 1 in enumerated:
+    if 1 in enumerated and len(enumerated) >= 2:
         return [enumerated[i] for i in range(1, max(enumerated) + 1) if i in enumerated]
+    inline = {cn_to_int(m.group(1)): m.group(2).strip() for m in _INLINE_ENUMERATED.finditer(answer)}
+    if 1 in inline and len(inline) >= 2:  # "一是推进同频招商，二是盯紧优势招商，…" within one line
+        return [_CITATION.sub("", inline[i]) for i in range(1, max(inline) + 1) if i in inline]
     items = [re.sub(r"^([-*•·]|\d+[.、)]|[（(]?\d+[）)])\s*", "", l) for l in lines
              if re.match(r"^([-*•·]\s|\d+[.、)]|[（(]?\d+[）)])", l)]
+    if not items:
+        items = _colon_list(answer)
     if not items:
         text = " ".join(lines[1:] if len(lines) > 1 else lines)
         items = [s for s in re.split(r"(?<=[。！？；])", text) if s.strip()]
