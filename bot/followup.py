@@ -17,13 +17,17 @@ from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _P
 
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
-_QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些|有什么|怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
+_QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
+# "公园呢？", "执法方面呢？", "那养殖业呢？": a new focus in the earlier question's frame.
+_NEW_FOCUS = re.compile(r"^(?:那么?|还有|另外)?[，,\s]*(?P<focus>[^，,？?。！!\s]{1,12}?)(?:这?方面|这一?块)?(?:的)?呢[？?。！!\s]*$")
 
 
 def is_elliptical(question: str, tokens: list[str]) -> bool:
     """No topic words of its own: only a period, a question frame, fillers."""
-    topical = [t for t in tokens if t not in GENERIC_WORDS and t not in STOPWORDS and not _PERIOD_WORDS.fullmatch(t)]
+    # A single character ("建", "修") is a verb of the frame, not a topic.
+    topical = [t for t in tokens if len(t) > 1 and t not in GENERIC_WORDS and t not in STOPWORDS
+               and not _PERIOD_WORDS.fullmatch(t)]
     return not topical
 
 
@@ -87,7 +91,8 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
         points = points_of(answers[-1]) if answers else []
         if 0 < ordinal <= len(points):
             return f"具体介绍：{points[ordinal - 1]}"
-    if not (has_demonstrative(question) or is_elliptical(question, tokens)):
+    focus = _NEW_FOCUS.match(question)
+    if not (has_demonstrative(question) or is_elliptical(question, tokens) or focus):
         return question
     # Resolve earlier turns first, so a chain of follow-ups keeps the original topic.
     topic_question = previous_users[0]
@@ -97,7 +102,19 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             topic_question = _merge(earlier, topic_question)
         else:
             topic_question = earlier
+    if focus and not is_elliptical(question, tokens) and not has_demonstrative(focus.group("focus")):
+        return _with_focus(focus.group("focus"), topic_question)
     return _merge(question, topic_question)
+
+
+def _with_focus(focus: str, topic_question: str) -> str:
+    """The earlier question narrowed to the new focus: "上半年环境保护做了什么？" + "执法方面呢？" →
+    "上半年环境保护执法方面做了什么？"; the earlier topic stays as context for the search."""
+    topic = topic_of(topic_question)
+    period = _PERIOD_WORDS.search(topic_question)
+    tail = _QUESTION_TAIL.search(topic_question).group(0).strip() or "的情况怎么样？"
+    tail = tail if tail.endswith(("？", "?")) else tail + "？"
+    return f"{period.group(0) if period else ''}{topic}的{focus}方面{tail.removeprefix('的').removeprefix('得')}"
 
 
 def _merge(question: str, topic_question: str) -> str:
