@@ -98,7 +98,7 @@ def report_settings(tmp_path_factory):
 def pytest_collection_modifyitems(items):
     """Indexing the bundled report with the real model takes over 20 s of CPU: tests needing it are slow."""
     for item in items:
-        if "report_index" in getattr(item, "fixturenames", ()):
+        if {"report_index", "library_index"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 
@@ -117,6 +117,31 @@ def report_bot(report_settings, report_index):
     from bot.chain import Bot
 
     return Bot(report_settings, report_index)
+
+
+@pytest.fixture(scope="session")
+def library_settings(tmp_path_factory):
+    from bot.settings import Settings
+
+    return Settings(index_dir=tmp_path_factory.mktemp("library-index"), data_dir=REPORT.parent)
+
+
+@pytest.fixture(scope="session")
+def library_index(library_settings, embeddings):
+    """The bundled library (every report in data/) indexed once per session with the real model."""
+    from index.components import open_index
+
+    components = open_index(library_settings, embeddings=embeddings)
+    report = components.indexer.build([library_settings.data_dir])
+    assert not report.failed, report.failed
+    return components
+
+
+@pytest.fixture(scope="session")
+def library_bot(library_settings, library_index):
+    from bot.chain import Bot
+
+    return Bot(library_settings, library_index)
 
 
 @pytest.fixture(scope="session")

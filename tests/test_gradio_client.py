@@ -3,6 +3,7 @@ raw HTTP shows what Gradio's own routes refuse."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sys
 import uuid
@@ -23,7 +24,10 @@ def launched(tmp_path_factory):
     log_path = folder / "app.log"
     token_file = folder / "admin-token"
     token_file.write_text(TOKEN + "\n")
-    command = ["env", f"QA_INDEX_DIR={folder / 'index'}", f"QA_DATA_DIR={REPORT.parent}",
+    data = folder / "data"  # one report: building the whole bundled library would take minutes here
+    data.mkdir()
+    shutil.copy(REPORT, data)
+    command = ["env", f"QA_INDEX_DIR={folder / 'index'}", f"QA_DATA_DIR={data}",
                f"QA_ADMIN_TOKEN_FILE={token_file}", "QA_MAX_UPLOAD_MB=1",
                sys.executable, str(ROOT / "app.py"), "--port", str(port)]
     with running_server(command, f"http://127.0.0.1:{port}/healthz", timeout=180, log_path=log_path):

@@ -1,0 +1,92 @@
+"""The bundled library of three reports, asked as users ask: scoped to a report, naming a place, or
+naming none. Quality floors are asserted on the shared question sets and on the question bank."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = sorted((ROOT / "bank").glob("*.jsonl"))
+LISHUI, SHUNPING, DISTRICT = "lishui-2024.txt", "shunping-2024.txt", "district-report-2022-h1.txt"
+
+
+def _evaluate(bot, files: list[Path], split: str = "all"):
+    from bot.eval import evaluate, load_items, select_split
+
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        pytest.skip(f"no question file at {missing[0]}")
+    items = select_split([item for f in files for item in load_items(f)], split)
+    overall, _by_kind, results = evaluate(bot, items, k=3)
+    return overall, [(r.item["id"], r.rank, r.problems) for r in results if r.problems]
+
+
+@pytest.mark.slow
+def test_the_district_questions_meet_their_floors_on_the_library(library_bot):
+    overall, failing = _evaluate(library_bot, [SHARED / "eval" / "dev.jsonl", SHARED / "eval" / "dev-paraphrase.jsonl"])
+    assert overall["hit@3"] >= 0.82, failing
+    assert overall["accuracy"] >= 0.75, failing
+    assert overall["refusal_precision"] >= 0.75, failing
+    assert overall["refusal_recall"] >= 0.6, failing
+    assert overall["masked_honesty"] >= 0.85, failing
+
+
+@pytest.mark.slow
+def test_the_annual_report_questions_meet_their_floors_on_the_library(library_bot):
+    overall, failing = _evaluate(library_bot, [SHARED / "eval" / "lishui-2024.jsonl", SHARED / "eval" / "shunping-2024.jsonl"])
+    assert overall["hit@3"] >= 0.8, failing
+    assert overall["accuracy"] >= 0.65, failing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["dev", "validation"])
+def test_the_question_bank_meets_its_floors_on_both_splits(library_bot, split):
+    overall, failing = _evaluate(library_bot, BANK, split)
+    assert overall["hit@3"] >= 0.82, failing
+    assert overall["accuracy"] >= 0.7, failing
+    assert overall["refusal_recall"] >= 0.6, failing
+
+
+def test_a_place_named_without_its_suffix_is_answered_from_that_report_alone(library_bot):
+    answer = library_bot.ask("丽水去年的生产总值是多少？")
+    assert not answer.refused
+    assert {s.doc for s in answer.sources} == {LISHUI}
+    assert "《丽水市2024年政府工作报告》" in answer.answer
+
+
+def test_a_question_fitting_several_reports_is_grouped_newest_first_under_titles(library_bot):
+    answer = library_bot.ask("今年的主要预期目标是什么？")
+    titles = [line for line in answer.answer.splitlines() if line.startswith("**《")]
+    assert len(titles) >= 2, answer.answer
+    assert {s.doc for s in answer.sources} >= {LISHUI, SHUNPING}
+    assert all("2024" in t for t in titles[:2])
+
+
+def test_a_follow_up_keeps_the_report_the_conversation_settled_on(library_bot):
+    first = library_bot.ask("顺平县去年农村公路建了多少？")
+    history = [{"role": "user", "content": "顺平县去年农村公路建了多少？"}, {"role": "assistant", "content": first.answer}]
+    answer = library_bot.ask("那今年呢？", history)
+    assert answer.sources and {s.doc for s in answer.sources} == {SHUNPING}
+    assert all(s.section.startswith("二、") for s in answer.sources)  # this year: its plans
+
+
+def test_the_users_choice_of_reports_limits_the_answer(library_bot):
+    answer = library_bot.ask("生态环境方面做了什么？", docs=[DISTRICT])
+    assert {s.doc for s in answer.sources} == {DISTRICT}
+
+
+def test_ranking_goes_by_meaning_not_shared_characters(library_bot):
+    answer = library_bot.ask("下半年生态环境保护有哪些计划", docs=[DISTRICT])
+    assert "绿色发展" in answer.sources[0].section and "文化保护" not in answer.sources[0].section
+
+
+def test_a_year_no_report_speaks_for_is_refused(library_bot):
+    assert library_bot.ask("2019年全区粮食产量是多少？").refused
+
+
+def test_sources_name_reports_by_title(library_bot):
+    answer = library_bot.ask("顺平县去年GDP增长多少？")
+    assert answer.sources and all(s.title == "顺平县2024年政府工作报告" for s in answer.sources)
