@@ -313,14 +313,16 @@ class ChunkStore:
         return hits[:k]
 
     def documents(self) -> list[dict]:
-        """One entry per live document: id, title, chunk count and its sections in order."""
+        """One entry per live document: id, title, place, year, kind, chunk count and its sections in order."""
         live = self.manifest()
         docs: dict[str, dict] = {}
         sections: dict[str, dict[str, int]] = defaultdict(dict)
         for chunk in self.all_chunks():
             meta = chunk.meta
             entry = docs.setdefault(meta.doc_id, {"doc_id": meta.doc_id, "title": meta.doc_title, "chunks": 0,
-                                                  "hash": live.get(meta.doc_id, {}).get("hash", "")})
+                                                  "hash": live.get(meta.doc_id, {}).get("hash", ""),
+                                                  "place": meta.doc_place, "year": meta.doc_year,
+                                                  "kind": meta.doc_kind})
             entry["chunks"] += 1
             path = meta.section_path or "（开头）"
             sections[meta.doc_id][path] = sections[meta.doc_id].get(path, 0) + 1
