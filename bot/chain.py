@@ -41,7 +41,7 @@ class Bot:
         self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None)
         rerank = RerankWeights(**fitted_for(embeddings.model_id)["rerank"])
         self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary, rerank)
-        self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id), embeddings.embed_query)
+        self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)
         self.writer = Writer()

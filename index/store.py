@@ -35,6 +35,7 @@ LEGACY_GENERATION = ""
 # The manifest holds no vectors worth searching, but Chroma wants one per record.
 _MANIFEST_VECTOR = [1.0]
 _BATCH = 500
+REVISION_TTL = 0.25  # seconds another process's write may go unseen by a reader here
 # Staging entries named "<prefix>-<pid>-<random>" belong to that process while it lives.
 _STAGING_OWNER = re.compile(r"^[A-Za-z]+(?:-[A-Za-z]+)*-(\d+)-")
 _PROCESS_STARTED = time.time()
@@ -238,16 +239,24 @@ class ChunkStore:
         self._manifest = client.get_or_create_collection(collection_name + MANIFEST_SUFFIX, embedding_function=None)
         self.sentences = SentenceVectors(client, collection_name)
         self._live: tuple[int, dict[str, dict]] | None = None
+        self._revision: tuple[float, int] | None = None  # (when read, value)
 
     # --- reading -------------------------------------------------------------
     def revision(self) -> int:
         """Bumped on every manifest change, so readers re-read it and derived indexes refresh.
 
         Read afresh: the collection object caches its metadata, so another process's writes
-        (``python -m index build`` against a Chroma server the app also uses) would go unseen.
+        (``python -m index build`` against a Chroma server the app also uses) would go unseen. A
+        question reads it a dozen times, so a reading is kept for REVISION_TTL; this process's own
+        writes drop it at once.
         """
+        now = time.monotonic()
+        if self._revision is not None and now - self._revision[0] < REVISION_TTL:
+            return self._revision[1]
         metadata = self._client.get_collection(self._collection.name, embedding_function=None).metadata
-        return int((metadata or {}).get("revision", 0))
+        revision = int((metadata or {}).get("revision", 0))
+        self._revision = (now, revision)
+        return revision
 
     def manifest(self) -> dict[str, dict]:
         """Live documents: doc_id → {generation, hash, title, chunks}; re-read only when the revision moved."""
@@ -378,6 +387,7 @@ class ChunkStore:
         metadata = dict(self._client.get_collection(self._collection.name, embedding_function=None).metadata or {})
         metadata["revision"] = int(metadata.get("revision", 0)) + 1
         self._collection.modify(metadata=metadata)
+        self._revision = None
 
     def _adopt_legacy(self, metadatas: list[dict]) -> None:
         """An index built before manifests: keep its documents visible, with an empty hash so that the

@@ -71,7 +71,7 @@ def test_ask_returns_the_same_json_as_the_cli(client, report_bot):
     expected = report_bot.ask(CARD_QUESTION).to_dict()
     assert body["answer"] == expected["answer"] and body["sources"] == expected["sources"]
     assert "（六）全力整治生态环境" in body["sources"][0]["section"]
-    assert set(body["sources"][0]) == {"n", "doc", "section", "text", "start", "end", "score"}
+    assert set(body["sources"][0]) == {"n", "doc", "title", "section", "text", "start", "end", "score"}
 
 
 def test_ask_resolves_a_follow_up_from_the_history(client):

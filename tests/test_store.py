@@ -6,13 +6,14 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
-from index.store import (ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError, new_generation,
+from index.store import (REVISION_TTL, ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError, new_generation,
                          open_client, write_lock)
 
 ECONOMY = """一、上半年工作完成情况
@@ -150,11 +151,13 @@ def test_a_build_without_pruning_keeps_other_documents(data, make_index):
 def test_a_second_reader_sees_an_edit_that_keeps_the_chunk_count(data, make_index):
     writer, reader = make_index(), make_index()
     writer.indexer.build([data])
+    time.sleep(REVISION_TTL)
     assert reader.keywords.search("秸秆", k=1)[0].text.endswith("秸秆综合利用率达到*%。")
 
     path = data / "economy.txt"
     path.write_text(path.read_text("utf-8").replace("秸秆综合利用率达到*%", "秸秆综合利用率达到九成"), "utf-8")
     writer.indexer.build([data])
+    time.sleep(REVISION_TTL)  # a reader takes another writer's change within this long
 
     assert reader.store.count() == 5
     assert reader.keywords.search("秸秆", k=1)[0].text.endswith("秸秆综合利用率达到九成。")

@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-
-import numpy as np
 
 from bot.answer_type import detail_missing
 from bot.evidence import TermWeights
@@ -27,7 +24,7 @@ from bot.stages.retrieve import Retrieved
 GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
 FITTED_PATH = Path(__file__).resolve().parent.parent / "fitted_weights.json"
 SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement", "sentence_margin",
-           "detail_missing", "missing_chars", "missing_fixed", "missing_grounding")
+           "detail_missing", "missing_chars", "missing_fixed")
 # Terms no paraphrase can replace: a year, a name, a code like "5G".
 _FIXED_KINDS = {"year", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg"}
 DETAIL_SENTENCES = 4  # the sentences closest in meaning, searched for the kind of detail asked
@@ -94,27 +91,12 @@ def missing_characters(info: QuestionInfo, found: Retrieved, weights: TermWeight
     return sum(1 for ch in missing if ch in text) / len(missing)
 
 
-def missing_grounding(missing: tuple[str, ...], found: Retrieved, embed_query) -> float:
-    """How much closer the missing words are, in meaning, to the top passages' best sentences than to
-    the other candidates': "老房子" lands near 闲置农房; "地铁" near nothing in particular. 0 when
-    nothing is missing."""
-    if not missing or not found.sentence_vectors or embed_query is None:
-        return 0.0
-    closest = closest_sentences(found)
-    texts = list(found.sentence_vectors)
-    matrix = np.asarray([found.sentence_vectors[t] for t in texts], dtype=np.float32)
-    similarity = matrix @ np.asarray(embed_query("、".join(missing)), dtype=np.float32)
-    near = [v for t, v in zip(texts, similarity.tolist()) if t in closest]
-    return (max(near) - float(similarity.mean())) if near else 0.0
-
-
-def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, embed_query=None) -> dict[str, float]:
+def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> dict[str, float]:
     top = found.hits[:GATE_PASSAGES]
     both = sum(1 for h in top if h.dense > 0 and h.keyword > 0)
     best_sentence = max(h.sentence for h in top)
     missing = missing_terms(info, found, weights)
     return {
-        "missing_grounding": missing_grounding(missing, found, embed_query),
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
         "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found)) else 0.0,
         "missing_chars": missing_characters(info, found, weights),
@@ -130,13 +112,10 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, embed
 
 
 class EvidenceGate:
-    def __init__(self, weights: TermWeights, settings: Settings, model: GateModel, embed_query=None):
+    def __init__(self, weights: TermWeights, settings: Settings, model: GateModel):
         self.weights = weights
         self.settings = settings
         self.model = model
-        # The missing words' meaning, compared with the passages; cached, as the gate judges one
-        # question several times (its phase, the whole report, each report of a group).
-        self.embed_query = lru_cache(maxsize=512)(embed_query) if embed_query else None
 
     def judge(self, info: QuestionInfo, found: Retrieved) -> Evidence:
         if not found.hits:
@@ -148,7 +127,7 @@ class EvidenceGate:
             margin = dense[0] - sum(dense[1:]) / max(1, len(dense) - 1) if dense else 0.0
             passes = margin >= self.settings.refuse_dense_gap
             return Evidence(margin, passes, "answer" if passes else "refuse")
-        signals = signals_of(info, found, self.weights, self.embed_query)
+        signals = signals_of(info, found, self.weights)
         probability = self.model.probability(signals)
         missing = missing_terms(info, found, self.weights)
         if any(info.term_kinds.get(t) == "year" for t in missing):

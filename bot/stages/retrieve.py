@@ -57,7 +57,6 @@ class Retrieved:
     nearest: list[float] = field(default_factory=list)  # English questions: similarities of the nearest passages
     sentence_similarity: dict[str, float] = field(default_factory=dict)  # sentence text -> cosine, candidates only
     sentence_baseline: float = 0.0  # mean cosine of the sentences nearest the question in the whole scope
-    sentence_vectors: dict[str, list[float]] = field(default_factory=dict)  # candidates' sentences, for the gate
 
 
 class HybridSearch:
@@ -131,16 +130,16 @@ class Retriever:
 
     def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
         hits, baseline = self.search.search_with_baseline(asked.text, scope, query_vector=vector)
-        similarity, vectors = self._score_meaning(hits[:SCORED_K], vector)
+        similarity = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
-        return Retrieved(self._reranked(hits), vector, nearest, similarity, baseline, vectors)
+        return Retrieved(self._reranked(hits), vector, nearest, similarity, baseline)
 
-    def _score_meaning(self, hits: list[Hit], vector: list[float]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    def _score_meaning(self, hits: list[Hit], vector: list[float]) -> dict[str, float]:
         """Each hit's closest sentence and its section path, compared with the question."""
         matches, vectors = self.store.sentences.of_chunks([h.chunk.id for h in hits], self.store.manifest())
         if not matches:
-            return {}, {}
+            return {}
         similarity = np.asarray(vectors, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
         by_chunk = {h.chunk.id: h for h in hits}
         sentences: dict[str, float] = {}
@@ -151,7 +150,7 @@ class Retriever:
             else:
                 hit.sentence = max(hit.sentence, value)
                 sentences[match.text] = max(sentences.get(match.text, 0.0), value)
-        return sentences, {m.text: v for m, v in zip(matches, vectors) if m.kind != TITLE}
+        return sentences
 
     def _reranked(self, hits: list[Hit]) -> list[Hit]:
         """Rank fusion alone cannot tell a passage that means what was asked from one that merely shares
