@@ -20,24 +20,26 @@ class DetailKind:
     name: str
     asked: re.Pattern[str]  # the question asks for this kind of detail
     held: re.Pattern[str]  # a text holds one
+    label: str = ""  # how an answer names it when the report does not give it
 
 
 KINDS = (
     # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱") may be.
     DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)多少钱|价格|价钱|票价|收费标准|租金|利率|多少一[斤度个张次]"),
-               re.compile(rf"\d[\d.]*元(?!.?亿)|免费|\d[\d.]*%|折")),
+               re.compile(rf"\d[\d.]*元(?!.?亿)|免费|\d[\d.]*%|折"), "具体价格或费用"),
     DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?)多少钱?"),
-               re.compile(rf"{_NUMBER}{_MAGNITUDE}元")),
-    DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}")),
+               re.compile(rf"{_NUMBER}{_MAGNITUDE}元"), "具体金额"),
+    DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),
     DetailKind("date", re.compile(r"哪天|哪一天|几号|几月|哪个月|什么日子"),
-               re.compile(rf"{_NUMBER}月|{_NUMBER}日|{_NUMBER}号|月底|月初|春节|国庆")),
+               re.compile(rf"{_NUMBER}月|{_NUMBER}日|{_NUMBER}号|月底|月初|春节|国庆"), "具体日期"),
     DetailKind("when", re.compile(r"什么时候|何时|哪年|哪一年|多久|多长时间"),
-               re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|建成|投用|开通|完成")),
+               re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|建成|投用|开通|完成"),
+               "具体时间"),
     DetailKind("place", re.compile(r"哪个(?:村|镇|乡|街|路|小区|社区|位置)|哪条(?:街|路)|建在哪|设在哪|在哪个地方|具体位置"),
-               re.compile(rf"{_CJK}{{2,6}}(?:村|镇|乡|街道|大街|路|街|社区|小区)")),
+               re.compile(rf"{_CJK}{{2,6}}(?:村|镇|乡|街道|大街|路|街|社区|小区)"), "具体地点"),
     DetailKind("person", re.compile(r"是谁|叫什么名字|哪位|谁是|谁负责"),
-               re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)")),
-    DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@")),
+               re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)"), "人员姓名"),
+    DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
 # "多少张床位", "几个项目", "招多少学生": the thing counted, and its unit when the question names one.
 _COUNT = re.compile(rf"(?:多少|几)([个件户次人项家栋条名所座套张台吨亩斤辆间位公里米]?)({_CJK}{{0,4}})")
@@ -54,22 +56,30 @@ def counted(question: str) -> tuple[str, str] | None:
     if not match or any(kind.asked.search(question) for kind in KINDS):
         return None
     noun = _FRAME_TAIL.sub("", match.group(2))
+    if len(noun) < 2:  # "收入是多少": the thing counted comes before
+        before = re.search(rf"({_CJK}{{2}})(?:是|有|为|达到|共)?$", question[:match.start()])
+        noun = before.group(1) if before else ""
     return match.group(1), noun[-2:] if len(noun) >= 2 else ""
 
 
 def holds_count(unit: str, noun: str, text: str) -> bool:
-    number = rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}" if unit else rf"\d[\d.]*{_MAGNITUDE}[{_CJK[1:-1]}]?"
+    number = rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}" if unit else rf"(?:\d[\d.]*|[*＊]+){_MAGNITUDE}"
     if not noun:
         return bool(re.search(number, text))
     near = rf"{re.escape(noun)}[^。；]{{0,10}}{number}|{number}[^。；]{{0,10}}{re.escape(noun)}"
     return bool(re.search(near, text))
 
 
-def detail_missing(question: str, texts: list[str]) -> bool:
-    """Does the question ask for a kind of detail that none of the texts holds?"""
+def missing_detail(question: str, texts: list[str]) -> str | None:
+    """The kind of detail the question asks for that none of the texts holds, named for an answer
+    ("具体价格或费用", "具体数量"); None when nothing asked for is missing."""
     joined = "\n".join(texts)
     kinds = asked_kinds(question)
     if kinds:
-        return not any(kind.held.search(joined) for kind in kinds)
+        return None if any(kind.held.search(joined) for kind in kinds) else kinds[0].label
     count = counted(question)
-    return count is not None and not holds_count(*count, joined)
+    return "具体数量" if count is not None and not holds_count(*count, joined) else None
+
+
+def detail_missing(question: str, texts: list[str]) -> bool:
+    return missing_detail(question, texts) is not None

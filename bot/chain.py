@@ -7,6 +7,7 @@ from typing import Callable, Iterator
 
 from dataclasses import replace
 
+from bot.answer_type import missing_detail
 from bot.catalog import Catalog
 from bot.evidence import TermWeights
 from bot.glossary import Glossary
@@ -73,8 +74,14 @@ class Bot:
         if turn.groups:
             answer = self._write_grouped(turn)
         else:
-            extract = self.extractor.extract(turn.asked.info, turn.plan, turn.found)
-            answer = self.writer.write(turn.asked, turn.plan, turn.hits, extract, self._searched(turn.scope))
+            plan = turn.plan
+            extract = self.extractor.extract(turn.asked.info, plan, turn.found)
+            missing = self._missing_detail(turn, extract)
+            if missing:
+                # The passages are on the topic, but what was asked (a price, a date, a count) is not
+                # in what they say: partial evidence, told as such.
+                plan = replace(plan, route="partial", missing=(missing,))
+            answer = self.writer.write(turn.asked, plan, turn.hits, extract, self._searched(turn.scope))
             if not answer.refused:
                 answer.suggestions = self._suggestions([s.chunk for s in extract.sentences])
         by_llm = self.llm is not None and (bool(turn.groups) or turn.plan.llm_may_write)
@@ -122,6 +129,12 @@ class Bot:
             raise InputError(f"没有找到所选的报告：{'、'.join(unknown[:3])}。请刷新报告列表后再试。",
                              f"unknown docs {unknown[:3]}")
         return list(dict.fromkeys(docs))
+
+    @staticmethod
+    def _missing_detail(turn: Turn, extract) -> str | None:
+        if turn.plan.route not in ("narrow", "how") or not extract.sentences or extract.withheld:
+            return None
+        return missing_detail(turn.asked.info.text, [s.text for s in extract.sentences])
 
     def _reports(self, docs: list[str] | None):
         return [r for r in self.catalog.reports() if not docs or r.doc_id in docs]

@@ -90,3 +90,10 @@ def test_a_year_no_report_speaks_for_is_refused(library_bot):
 def test_sources_name_reports_by_title(library_bot):
     answer = library_bot.ask("顺平县去年GDP增长多少？")
     assert answer.sources and all(s.title == "顺平县2024年政府工作报告" for s in answer.sources)
+
+
+def test_a_near_miss_says_the_detail_is_missing_then_shows_what_the_report_says(library_bot):
+    answer = library_bot.ask("丽水保租房的租金标准是多少？")
+    first, *rest = answer.answer.splitlines()
+    assert first.startswith("《丽水市2024年政府工作报告》没有提到“") and not answer.refused
+    assert "保租房" in "\n".join(rest) and answer.sources

@@ -1,0 +1,26 @@
+"""The kind of detail a question asks for, and whether the quoted sentences hold one."""
+from __future__ import annotations
+
+import pytest
+
+from bot.answer_type import missing_detail
+
+
+@pytest.mark.parametrize("question, texts, missing", [
+    ("门票多少钱？", ["景区门票收入增长20%以上，接待游客120万人次。"], None),  # a percentage may be the price
+    ("门票多少钱？", ["建成游客中心，完善景区配套。"], "具体价格或费用"),
+    ("门票多少钱？", ["门票每人50元。"], None),
+    ("一共要花多少钱？", ["项目总投资1.2亿元。"], None),
+    ("养老中心有多少张床位？", ["新增养老床位200张。"], None),
+    ("养老中心有多少张床位？", ["县养老服务中心年内投入使用。"], "具体数量"),
+    ("岗位有多少个？", ["新增就业岗位1200个。"], None),
+    ("收入是多少？", ["营业收入共计**亿元。"], None),  # withheld, but given as a figure
+    ("哪天开放？", ["将于5月1日对外开放。"], None),
+    ("哪天开放？", ["加快建设，力争早日开放。"], "具体日期"),
+    ("建在哪个村？", ["在大悲村建设示范园。"], None),
+    ("县长叫什么名字？", ["县政府班子加强自身建设。"], "人员姓名"),
+    ("热线电话是多少？", ["开通12345政务服务热线。"], None),
+    ("生态环境怎么治理？", ["开展春风春绿活动。"], None),  # asks for no kind of detail
+])
+def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
+    assert missing_detail(question, texts) == missing
