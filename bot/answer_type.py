@@ -41,33 +41,25 @@ KINDS = (
                re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)"), "人员姓名"),
     DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
-# "多少张床位", "几个项目", "招多少学生": the thing counted, and its unit when the question names one.
-_COUNT = re.compile(rf"(?:多少|几)([个件户次人项家栋条名所座套张台吨亩斤辆间位公里米]?)({_CJK}{{0,4}})")
-_FRAME_TAIL = re.compile(r"(?:呢|吗|啊|了|的|呀)$")
+# "多少张床位", "几个项目": the unit counted in.
+_COUNT = re.compile(r"(?:多少|几)(个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
 
 
 def asked_kinds(question: str) -> list[DetailKind]:
     return [kind for kind in KINDS if kind.asked.search(question)]
 
 
-def counted(question: str) -> tuple[str, str] | None:
-    """(unit, the last two characters of the thing counted) of a counting question, or None."""
+def counted_unit(question: str) -> str:
+    """The unit a counting question counts in ("张" of "多少张床位"), or "" when it names none: a bare
+    "多少" may want a share, a growth rate or an amount, which no one pattern tells."""
     match = _COUNT.search(question)
     if not match or any(kind.asked.search(question) for kind in KINDS):
-        return None
-    noun = _FRAME_TAIL.sub("", match.group(2))
-    if len(noun) < 2:  # "收入是多少": the thing counted comes before
-        before = re.search(rf"({_CJK}{{2}})(?:是|有|为|达到|共)?$", question[:match.start()])
-        noun = before.group(1) if before else ""
-    return match.group(1), noun[-2:] if len(noun) >= 2 else ""
+        return ""
+    return match.group(1)
 
 
-def holds_count(unit: str, noun: str, text: str) -> bool:
-    number = rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}" if unit else rf"(?:\d[\d.]*|[*＊]+){_MAGNITUDE}"
-    if not noun:
-        return bool(re.search(number, text))
-    near = rf"{re.escape(noun)}[^。；]{{0,10}}{number}|{number}[^。；]{{0,10}}{re.escape(noun)}"
-    return bool(re.search(near, text))
+def holds_count(unit: str, text: str) -> bool:
+    return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}", text))
 
 
 def missing_detail(question: str, texts: list[str]) -> str | None:
@@ -77,8 +69,8 @@ def missing_detail(question: str, texts: list[str]) -> str | None:
     kinds = asked_kinds(question)
     if kinds:
         return None if any(kind.held.search(joined) for kind in kinds) else kinds[0].label
-    count = counted(question)
-    return "具体数量" if count is not None and not holds_count(*count, joined) else None
+    unit = counted_unit(question)
+    return "具体数量" if unit and not holds_count(unit, joined) else None
 
 
 def detail_missing(question: str, texts: list[str]) -> bool:
