@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import free_port, running_server, venv_script
 from index.components import open_index
 from index.settings import IndexSettings
+from index.store import REVISION_TTL
 
 pytestmark = pytest.mark.slow
 
@@ -83,16 +85,19 @@ def test_a_reader_on_the_server_follows_another_writers_edits_and_removals(tmp_p
     settings = server_settings(tmp_path, chroma_server, collection="served-shared")
     writer, reader = open_index(settings, embeddings=embeddings), open_index(settings, embeddings=embeddings)
     writer.indexer.build([report_folder])
+    time.sleep(REVISION_TTL)  # a reader takes another writer's change within this long
     assert reader.keywords.search("秸秆", k=1)[0].text.endswith("达到*%。")
 
     path = report_folder / "report.txt"
     path.write_text(REPORT_SNIPPET.replace("秸秆综合利用率达到*%", "秸秆综合利用率达到九成"), "utf-8")
     writer.indexer.build([report_folder])
+    time.sleep(REVISION_TTL)
     assert reader.keywords.search("秸秆", k=1)[0].text.endswith("达到九成。")
     vector = embeddings.embed_query("秸秆综合利用率")
     assert reader.store.query(vector, k=1)[0].text.endswith("达到九成。")
 
     writer.indexer.remove("report.txt")
+    time.sleep(REVISION_TTL)
     assert reader.keywords.search("秸秆", k=3) == []
     assert reader.store.query(vector, k=3) == []
 

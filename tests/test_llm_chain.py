@@ -52,7 +52,7 @@ def test_the_refusal_gate_runs_before_the_llm_is_asked(llm_bot, fake_llm, questi
 
     answer = llm_bot.ask(question)
 
-    assert answer.refused and "报告中没有找到" in answer.answer
+    assert answer.refused and "中没有找到" in answer.answer
     assert fake_llm.requests == [] and fake_llm.pending == 1
 
 
