@@ -88,11 +88,32 @@ def make_settings(tmp_path):
     return make
 
 
-@pytest.fixture(scope="session")
-def report_settings(tmp_path_factory):
+def _settings(tmp_path_factory, name: str):
     from bot.settings import Settings
 
-    return Settings(index_dir=tmp_path_factory.mktemp("report-index"), data_dir=REPORT.parent)
+    return Settings(index_dir=tmp_path_factory.mktemp(name), data_dir=REPORT.parent)
+
+
+def _indexed(settings, embeddings, paths: list[Path]):
+    """Index components with ``paths`` built into them (read-only for the tests that share them)."""
+    from index.components import open_index
+
+    components = open_index(settings, embeddings=embeddings)
+    report = components.indexer.build(paths)
+    assert not report.failed, report.failed
+    components.keywords.tokenizer.warm_up()  # as build_bot does before serving
+    return components
+
+
+def _bot(settings, components):
+    from bot.chain import Bot
+
+    return Bot(settings, components)
+
+
+@pytest.fixture(scope="session")
+def report_settings(tmp_path_factory):
+    return _settings(tmp_path_factory, "report-index")
 
 
 def pytest_collection_modifyitems(items):
@@ -104,69 +125,74 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def report_index(report_settings, embeddings):
-    """The bundled report indexed once per test session with the real model (read-only for tests)."""
-    from index.components import open_index
-
-    components = open_index(report_settings, embeddings=embeddings)
-    components.indexer.build([REPORT])
-    return components
+    """The bundled report indexed once per test session with the real model."""
+    return _indexed(report_settings, embeddings, [REPORT])
 
 
 @pytest.fixture(scope="session")
 def report_bot(report_settings, report_index):
-    from bot.chain import Bot
-
-    return Bot(report_settings, report_index)
+    return _bot(report_settings, report_index)
 
 
 @pytest.fixture(scope="session")
 def library_settings(tmp_path_factory):
-    from bot.settings import Settings
-
-    return Settings(index_dir=tmp_path_factory.mktemp("library-index"), data_dir=REPORT.parent)
+    return _settings(tmp_path_factory, "library-index")
 
 
 @pytest.fixture(scope="session")
 def library_index(library_settings, embeddings):
     """The bundled library (every report in data/) indexed once per session with the real model."""
-    from index.components import open_index
-
-    components = open_index(library_settings, embeddings=embeddings)
-    report = components.indexer.build([library_settings.data_dir])
-    assert not report.failed, report.failed
-    return components
+    return _indexed(library_settings, embeddings, [library_settings.data_dir])
 
 
 @pytest.fixture(scope="session")
 def library_bot(library_settings, library_index):
-    from bot.chain import Bot
-
-    return Bot(library_settings, library_index)
+    return _bot(library_settings, library_index)
 
 
 @pytest.fixture(scope="session")
 def fake_report_settings(tmp_path_factory):
-    from bot.settings import Settings
-
-    return Settings(index_dir=tmp_path_factory.mktemp("fake-report-index"), data_dir=REPORT.parent)
+    return _settings(tmp_path_factory, "fake-report-index")
 
 
 @pytest.fixture(scope="session")
 def fake_report_index(fake_report_settings, fake_embeddings):
-    """The bundled report indexed once with the stand-in model (read-only for tests)."""
-    from index.components import open_index
-
-    components = open_index(fake_report_settings, embeddings=fake_embeddings)
-    components.indexer.build([REPORT])
-    return components
+    """The bundled report indexed once with the stand-in model."""
+    return _indexed(fake_report_settings, fake_embeddings, [REPORT])
 
 
 @pytest.fixture(scope="session")
 def fake_report_bot(fake_report_settings, fake_report_index):
     """The real bot on the bundled report, searching with the stand-in model: for wiring, not quality."""
-    from bot.chain import Bot
+    return _bot(fake_report_settings, fake_report_index)
 
-    return Bot(fake_report_settings, fake_report_index)
+
+@pytest.fixture(scope="session")
+def fake_library_settings(tmp_path_factory):
+    return _settings(tmp_path_factory, "fake-library-index")
+
+
+@pytest.fixture(scope="session")
+def fake_library_bot(fake_library_settings, fake_embeddings):
+    """The bot on the bundled library, searching with the stand-in model: for the page, not quality."""
+    return _bot(fake_library_settings, _indexed(fake_library_settings, fake_embeddings,
+                                                [fake_library_settings.data_dir]))
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never a browser a test tool downloads
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ tools are tested on the stand-in model in tests/browser/.
 """
 from __future__ import annotations
 
-import functools
 import http.server
 import re
 import tempfile
@@ -18,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import copied_text
+from tests.browser.support import copied_text, serve_folder, start_app
 from tests.conftest import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 CARD_QUESTION = "上半年生态环境做了什么"
 
 
@@ -40,32 +38,6 @@ class Counting(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def serve(handler, port: int) -> http.server.ThreadingHTTPServer:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def start_app(app):
-    """Serve an ASGI app from a uvicorn thread on a free port; returns its URL and a stop function."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.1)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
-
-
 @pytest.fixture(scope="module")
 def origins(report_bot, report_settings):
     """app, portal and leak-counter URLs, each on its own port of 127.0.0.1."""
@@ -74,28 +46,14 @@ def origins(report_bot, report_settings):
     portal_port, leak_port = free_port(), free_port()
     portal = f"http://127.0.0.1:{portal_port}"
     settings = report_settings.model_copy(update={"cors_origins": [portal], "frame_ancestors": ["'self'", portal]})
-    report_bot.components.keywords.tokenizer.warm_up()  # as build_bot does before serving
     app_url, stop = start_app(create_app(report_bot, settings))
-    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
-    portal_server = serve(functools.partial(quiet, directory=str(ROOT / "examples")), portal_port)
-    leak_server = serve(Counting, leak_port)
+    portal_server = serve_folder(ROOT / "samples", portal_port)
+    leak_server = http.server.ThreadingHTTPServer(("127.0.0.1", leak_port), Counting)
+    threading.Thread(target=leak_server.serve_forever, daemon=True).start()
     yield {"app": app_url, "portal": portal, "leak": f"http://127.0.0.1:{leak_port}"}
     stop()
     portal_server.shutdown()
     leak_server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -173,7 +131,7 @@ def test_chat_answers_streams_cites_sources_and_follows_up(page, origins, shots,
 
 def test_the_portal_page_on_another_origin_embeds_a_working_bot(page, origins, shots, capsys):
     page.set_viewport_size({"width": 1400, "height": 800})
-    page.goto(f"{origins['portal']}/intranet-portal.html?bot={origins['app']}")
+    page.goto(f"{origins['portal']}/portal.html?bot={origins['app']}")
     frame = page.frame_locator("#bot-frame")
     frame.locator("#qa-question textarea").wait_for(timeout=30000)
     ask(frame, CARD_QUESTION, 0)

@@ -1,22 +1,23 @@
-"""Helpers for the browser tests of the chat page: an app served from a uvicorn thread, axe-core and
-the screenshot folder (the fixtures are in conftest.py)."""
+"""Helpers of the browser tests: an app served from a uvicorn thread, a folder served as a second
+origin, axe-core and the screenshot folder (the browser fixture is in tests/conftest.py)."""
 from __future__ import annotations
 
+import functools
+import http.server
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPORT, ROOT, free_port
+from tests.conftest import ROOT, free_port
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "tests" / "browser" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-LIBRARY = sorted(REPORT.parent.glob("*.txt"))
 
-_AXE_SERIOUS = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
+_AXE_SERIOUS = """async (selector) => {
+  const context = selector ? {include: [[selector]]} : document;
+  const result = await axe.run(context, {resultTypes: ["violations"], iframes: false});
   return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
                           .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`);
 }"""
@@ -41,12 +42,21 @@ def start_app(app) -> tuple[str, callable]:
     return f"http://127.0.0.1:{server.config.port}", stop
 
 
-def serious_accessibility_problems(page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
+def serve_folder(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
+    """Serve ``folder`` as a second origin (a portal page) from a thread; call ``shutdown`` when done."""
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def serious_accessibility_problems(page, within: str | None = None) -> list[str]:
+    """axe-core's serious and critical violations on the page (or frame) as it is now, or only inside
+    the element ``within`` selects; frames inside it are checked on their own."""
     if not AXE.exists():
         pytest.skip("axe-core is not installed: run scripts/setup.sh test")
     page.add_script_tag(path=str(AXE))
-    return page.evaluate(_AXE_SERIOUS)
+    return page.evaluate(_AXE_SERIOUS, within)
 
 
 def screenshot(page, name: str) -> Path:

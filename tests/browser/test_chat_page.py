@@ -19,10 +19,10 @@ MORE_SIZES = [(800, 600), (1920, 1080)]
 
 
 @pytest.fixture(scope="module")
-def app_url(library_bot, library_settings):
+def app_url(fake_library_bot, fake_library_settings):
     from web.app import create_app
 
-    app = create_app(library_bot, library_settings)
+    app = create_app(fake_library_bot, fake_library_settings)
     url, stop = start_app(app)
     yield url
     stop()
@@ -187,7 +187,7 @@ def test_screen_readers_hear_text_and_answers_are_announced_politely(open_page, 
     assert "\\" not in heard and "](" not in heard and "<mark>" not in heard and "details>" not in heard
 
 
-def test_a_thumbs_up_with_a_comment_lands_in_sqlite(open_page, app_url, library_settings):
+def test_a_thumbs_up_with_a_comment_lands_in_sqlite(open_page, app_url, fake_library_settings):
     page = open_page(app_url + "/")
     ask(page, QUESTION)
     page.locator('[data-testid="bot"]').first.hover()
@@ -198,7 +198,7 @@ def test_a_thumbs_up_with_a_comment_lands_in_sqlite(open_page, app_url, library_
     comment.fill("条理清楚")
     page.locator("#qa-feedback-send").click()
     page.get_by_text("谢谢反馈，已记录。").wait_for(timeout=10000)
-    with sqlite3.connect(library_settings.feedback_path()) as db:
+    with sqlite3.connect(fake_library_settings.feedback_path()) as db:
         rows = db.execute("SELECT rating, comment, question, answer, sources FROM feedback").fetchall()
     assert [r[:3] for r in rows] == [("up", "条理清楚", QUESTION)]
     assert rows[0][3].startswith("根据《") and '"doc": "district-report-2022-h1.txt"' in rows[0][4]
@@ -206,7 +206,7 @@ def test_a_thumbs_up_with_a_comment_lands_in_sqlite(open_page, app_url, library_
     page.get_by_role("button", name="踩").last.click()  # no comment: kept when the next question is asked
     comment.wait_for(timeout=10000)
     ask(page, "下半年有什么计划？")
-    with sqlite3.connect(library_settings.feedback_path()) as db:
+    with sqlite3.connect(fake_library_settings.feedback_path()) as db:
         rows = db.execute("SELECT rating, comment, question FROM feedback ORDER BY id").fetchall()
     assert rows == [("up", "条理清楚", QUESTION), ("down", "", QUESTION)]
     assert page.locator("#qa-feedback").is_hidden()
@@ -225,14 +225,14 @@ def test_the_documents_tab_says_how_to_manage_documents_without_a_token(open_pag
     assert serious_accessibility_problems(page) == []
 
 
-def test_stop_cancels_an_llm_answer_that_takes_too_long(browser, library_bot, library_settings, fake_llm, tmp_path):
+def test_stop_cancels_an_llm_answer_that_takes_too_long(browser, fake_library_bot, fake_library_settings, fake_llm, tmp_path):
     from bot.chain import Bot
     from bot.llm import LLMAnswerer
     from web.app import create_app
 
-    settings = library_settings.model_copy(update={"answer_mode": "llm", "llm_base_url": fake_llm.base_url,
+    settings = fake_library_settings.model_copy(update={"answer_mode": "llm", "llm_base_url": fake_llm.base_url,
                                                    "llm_timeout": 20.0, "index_dir": tmp_path / "index"})
-    bot = Bot(settings, library_bot.components, llm=LLMAnswerer.from_settings(settings))
+    bot = Bot(settings, fake_library_bot.components, llm=LLMAnswerer.from_settings(settings))
     fake_llm.hang(15, then="太晚了")
     url, stop_app = start_app(create_app(bot, settings))
     page = browser.new_page(locale="zh-CN", viewport={"width": 1440, "height": 900})

@@ -7,59 +7,17 @@ open widget go to docs/screenshots/.
 """
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
+from tests.browser.support import screenshot, serious_accessibility_problems, serve_folder, start_app
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-AXE = ROOT / "tests" / "browser" / "node" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 QUESTION = "上半年生态环境做了什么"
 OPEN_NAME = "打开工作报告问答"
-
-_AXE_SERIOUS = """async (context) => {
-  const result = await axe.run(context || document, {resultTypes: ["violations"], iframes: false});
-  return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-                          .map(v => `${v.id}: ${v.nodes.map(n => JSON.stringify(n.target)).join(" | ")}`);
-}"""
-
-
-def start_app(app) -> tuple[str, callable]:
-    """Serve an ASGI app from a uvicorn thread on a free port; returns its URL and a stop function."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.1)
-
-    def stop():
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://127.0.0.1:{port}", stop
-
-
-def serve_folder(folder: Path, port: int) -> http.server.ThreadingHTTPServer:
-    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
 
 @pytest.fixture(scope="module")
 def sites(fake_report_bot, fake_report_settings, tmp_path_factory):
@@ -70,7 +28,6 @@ def sites(fake_report_bot, fake_report_settings, tmp_path_factory):
     allowing = fake_report_settings.model_copy(update={"cors_origins": [portal + "/"],
                                                        "frame_ancestors": ["'self'", portal + "/"]})
     refusing = fake_report_settings.model_copy(update={"index_dir": tmp_path_factory.mktemp("refusing")})
-    fake_report_bot.components.keywords.tokenizer.warm_up()  # as build_bot does before serving
     app_url, stop_app = start_app(create_app(fake_report_bot, allowing))
     refusing_url, stop_refusing = start_app(create_app(fake_report_bot, refusing, ui=False))
     portal_server = serve_folder(ROOT / "samples", int(portal.rsplit(":", 1)[1]))
@@ -78,19 +35,6 @@ def sites(fake_report_bot, fake_report_settings, tmp_path_factory):
     stop_app()
     stop_refusing()
     portal_server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def open_portal(browser, sites, viewport: dict, app: str = "app", scheme: str = "light"):
@@ -131,13 +75,6 @@ def active_in_widget(page) -> str:
     }""")
 
 
-def save_screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path))
-    return path
-
-
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -149,7 +86,7 @@ def test_on_a_phone_the_widget_opens_full_screen_and_answers(browser, sites):
         for embedded in ("#bot-frame", "gradio-app"):
             box = page.locator(embedded).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"{embedded} overflows"
-        save_screenshot(page, "portal-phone.png")
+        screenshot(page, "portal-phone.png")
         page.get_by_role("button", name=OPEN_NAME).click()
         panel = page.get_by_role("dialog", name="工作报告问答")
         box = panel.bounding_box()
@@ -158,7 +95,7 @@ def test_on_a_phone_the_widget_opens_full_screen_and_answers(browser, sites):
         assert "生态环境" in ask(frame, QUESTION)
         assert input_within(frame, panel), "the input is off screen after an answer"
         page.wait_for_timeout(300)
-        save_screenshot(page, "widget-phone.png")
+        screenshot(page, "widget-phone.png")
         assert no_horizontal_scroll(page)
     finally:
         page.context.close()
@@ -180,7 +117,7 @@ def test_on_a_desktop_the_widget_is_a_side_panel_worked_by_keyboard(browser, sit
         assert "生态环境" in ask(frame, QUESTION)
         assert input_within(frame, panel), "the input is off screen after an answer"
         page.wait_for_timeout(300)
-        save_screenshot(page, "widget-desktop.png")
+        screenshot(page, "widget-desktop.png")
 
         page.get_by_role("button", name="关闭工作报告问答").focus()
         page.keyboard.press("Escape")
@@ -209,19 +146,15 @@ def test_the_sample_portal_keeps_the_iframe_and_the_component_working(browser, s
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_serious_problem_in_the_widget(browser, sites, scheme):
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed: bash scripts/setup.sh test")
     page = open_portal(browser, sites, DESKTOP, scheme=scheme)
     try:
-        page.add_script_tag(path=str(AXE))
-        assert page.evaluate(_AXE_SERIOUS, {"include": [["#report-qa-widget"]]}) == []
+        assert serious_accessibility_problems(page, "#report-qa-widget") == []
         page.get_by_role("button", name=OPEN_NAME).click()
         frame = widget_frame(page)
-        assert page.evaluate(_AXE_SERIOUS, {"include": [["#report-qa-widget"]]}) == []
+        assert serious_accessibility_problems(page, "#report-qa-widget") == []
         ask(frame, QUESTION)
         chat = page.locator("#qa-panel iframe").element_handle().content_frame()
-        chat.add_script_tag(path=str(AXE))
-        assert chat.evaluate(_AXE_SERIOUS, None) == []
+        assert serious_accessibility_problems(chat) == []
     finally:
         page.context.close()
 
@@ -235,7 +168,7 @@ def test_a_portal_the_app_does_not_allow_is_told_which_setting_to_change(browser
         text = message.inner_text()
         assert "QA_FRAME_ANCESTORS" in text and sites["portal"] in text
         assert page.locator("#qa-panel iframe").count() == 0
-        save_screenshot(page, "widget-refused-phone.png")
+        screenshot(page, "widget-refused-phone.png")
         page.keyboard.press("Escape")
         # The sample's own iframe and component say the same, each naming its own setting.
         assert "QA_FRAME_ANCESTORS" in page.locator("#frame-problem").inner_text()
