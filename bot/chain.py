@@ -17,7 +17,7 @@ from bot.stages.gate import EvidenceGate, GateModel, fitted_for
 from bot.stages.plan import Planner
 from bot.stages.retrieve import RerankWeights, Retriever
 from bot.query import without_terms
-from bot.smalltalk import reply_to_smalltalk
+from bot.smalltalk import is_smalltalk, reply_to_smalltalk
 from bot.suggestions import example_questions, suggest_followups
 from bot.stages.group import findings_by_report
 from bot.stages.scope import ScopeReader
@@ -48,6 +48,7 @@ class Bot:
         self.writer = Writer()
         self.catalog = Catalog(store)
         self.scopes = ScopeReader(self.catalog)
+        self._example_cache: tuple[int, list[str]] | None = None
 
     def ask(self, question: str, history: list | None = None, docs: list[str] | None = None) -> Answer:
         answer = None
@@ -62,14 +63,15 @@ class Bot:
         """Yield text deltas, then the complete Answer (whose text is authoritative). ``docs``: the
         document ids the user limited the library to (None: every report)."""
         started = time.perf_counter()
-        text, _ = self.reader.read(question, history)
-        reply = reply_to_smalltalk(text, self._reports(self._known(docs)), self._examples())
+        text, messages, docs = self._read(question, history, docs)
+        normalised = (time.perf_counter() - started) * 1000
+        reply = reply_to_smalltalk(text, self._reports(docs), self._examples()) if is_smalltalk(text) else None
         if reply is not None:
             # A greeting or "你能做什么": what the bot can do and what it holds, never a search.
             yield reply
             yield Answer(reply, False, text, timings_ms={"total": (time.perf_counter() - started) * 1000})
             return
-        turn = self.prepare(question, history, docs)
+        turn = self._prepare(text, messages, docs, {"normalise": normalised})
         timer = Timer(turn.timings)
         if turn.groups:
             answer = self._write_grouped(turn)
@@ -97,11 +99,17 @@ class Bot:
 
     def prepare(self, question: str, history: list | None = None, docs: list[str] | None = None) -> Turn:
         """Understand, scope, retrieve, gate and plan; raises InputError."""
-        timings: dict[str, float] = {}
-        timer = Timer(timings)
+        started = time.perf_counter()
+        text, messages, docs = self._read(question, history, docs)
+        return self._prepare(text, messages, docs, {"normalise": (time.perf_counter() - started) * 1000})
+
+    def _read(self, question: object, history: list | None, docs: list[str] | None):
+        """The question, the history and the chosen reports, checked and cleaned (InputError if bad)."""
         text, messages = self.reader.read(question, history)
-        docs = self._known(docs)
-        timer.lap("normalise")
+        return text, messages, self._known(docs)
+
+    def _prepare(self, text: str, messages: list[dict], docs: list[str] | None, timings: dict[str, float]) -> Turn:
+        timer = Timer(timings)
         asked = self.reader.understand(text, messages)
         timer.lap("rewrite")
         reading = self.scopes.read(asked.text, asked.info.phase, messages, docs)
@@ -140,11 +148,16 @@ class Bot:
         return [r for r in self.catalog.reports() if not docs or r.doc_id in docs]
 
     def _examples(self) -> list[str]:
-        """Example questions for the introduction, from the reports' outlines (newest report first)."""
-        reports = self.catalog.reports()
-        order = {r.doc_id: i for i, r in enumerate(reports)}
-        chunks = sorted(self.components.keywords.chunks, key=lambda c: (order.get(c.meta.doc_id, 0), c.meta.ordinal))
-        return example_questions(chunks, 3, name_place=len(reports) > 1)
+        """Example questions for the introduction, from the reports' outlines (newest report first);
+        built again only when the index changed."""
+        revision = self.components.store.revision()
+        if self._example_cache is None or self._example_cache[0] != revision:
+            reports = self.catalog.reports()
+            order = {r.doc_id: i for i, r in enumerate(reports)}
+            chunks = sorted(self.components.keywords.chunks,
+                            key=lambda c: (order.get(c.meta.doc_id, 0), c.meta.ordinal))
+            self._example_cache = (revision, example_questions(chunks, 3, name_place=len(reports) > 1))
+        return self._example_cache[1]
 
     def _suggestions(self, answered: list) -> list[str]:
         """Two or three follow-ups from the answered report's outline: the other phase, the neighbours."""
