@@ -14,7 +14,6 @@ from index.keyword import KeywordIndex
 _NOUN_KINDS = {"n", "nr", "ns", "nt", "nz", "nw", "nrt", "nrfg", "eng", "j", "year", "l", "i"}
 _SEMI_KINDS = {"vn", "b", "an", "m"}
 COMPOSED_GAP = 4  # characters allowed between the words of a compound term found apart
-_COMPOSED: dict[str, re.Pattern[str]] = {}
 
 
 def kind_weight(kind: str) -> float:
@@ -34,7 +33,7 @@ class TermWeights:
         self._source: list | None = None
         self._texts: list[str] = []
         self._idf: dict[str, float] = {}
-        self._parts: dict[str, list[str]] = {}
+        self._composed: dict[str, re.Pattern[str] | None] = {}  # term -> its words found apart, or None
 
     def idf(self, term: str) -> float:
         chunks = self.keywords.chunks  # refreshed by the keyword index when the store changes
@@ -69,24 +68,22 @@ class TermWeights:
         return self.glossary.variants(term) if self.glossary else []
 
     def _composed_in(self, term: str, text: str) -> bool:
-        """A compound term whose own words all appear ("生态环境" in "…生态宜居环境…")."""
-        parts = self._parts.get(term)
-        if parts is None:
-            words = self.keywords.tokenizer.tokens(term)
-            parts = [w for w in words if w != term and len(w) >= 2]
-            # Parts must cover the whole term, or "养老院" would match "养老诈骗".
-            covered = set()
-            for w in parts:
-                at = term.find(w)
-                covered.update(range(at, at + len(w)))
-            parts = parts if len(parts) >= 2 and len(covered) == len(term) else []
-            self._parts[term] = parts
-        if not parts:
-            return False
-        # The parts close together and in order ("生态宜居环境"), not scattered over the passage
-        # ("生态文化的保护……环境效益"): sharing characters is not sharing the meaning.
-        pattern = _COMPOSED.get(term)
-        if pattern is None:
-            pattern = _COMPOSED[term] = re.compile(f".{{0,{COMPOSED_GAP}}}".join(map(re.escape, parts)))
-        return bool(pattern.search(text))
+        """A compound term whose own words appear close together and in order ("生态环境" in
+        "…生态宜居环境…"), not scattered over the passage ("生态文化的保护……环境效益"): sharing
+        characters is not sharing the meaning."""
+        if term not in self._composed:
+            self._composed[term] = self._composed_pattern(term)
+        pattern = self._composed[term]
+        return bool(pattern and pattern.search(text))
 
+    def _composed_pattern(self, term: str) -> re.Pattern[str] | None:
+        words = self.keywords.tokenizer.tokens(term)
+        parts = [w for w in words if w != term and len(w) >= 2]
+        # Parts must cover the whole term, or "养老院" would match "养老诈骗".
+        covered = set()
+        for w in parts:
+            at = term.find(w)
+            covered.update(range(at, at + len(w)))
+        if len(parts) < 2 or len(covered) != len(term):
+            return None
+        return re.compile(f".{{0,{COMPOSED_GAP}}}".join(map(re.escape, parts)))

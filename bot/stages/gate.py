@@ -74,38 +74,39 @@ def closest_sentences(found: Retrieved, most: int = DETAIL_SENTENCES) -> list[st
     return [t for _, t in sorted(mine, reverse=True)[:most]]
 
 
-def missing_terms(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> tuple[str, ...]:
-    """The question's terms that no top passage contains."""
-    text = "\n".join(h.chunk.embed_text for h in found.hits[:GATE_PASSAGES])
+def top_text(found: Retrieved) -> str:
+    """The top passages with their section paths: what the question's terms are looked for in."""
+    return "\n".join(h.chunk.embed_text for h in found.hits[:GATE_PASSAGES])
+
+
+def missing_terms(info: QuestionInfo, text: str, weights: TermWeights) -> tuple[str, ...]:
+    """The question's terms that ``text`` (the top passages) does not contain."""
     return tuple(t for t in info.terms if weights.coverage(_only(info, t), text) == 0.0)
 
 
-def missing_characters(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> float:
+def missing_characters(missing: tuple[str, ...], text: str) -> float:
     """Of the characters of the missing terms, the share the top passages still hold: everyday words
     often share a character with the report's ("骗子" and 诈骗, "老房子" and 农房); the detail a near
     miss asks for ("租金", "航线") usually shares none. 1 when nothing is missing."""
-    missing = "".join(missing_terms(info, found, weights))
-    if not missing:
-        return 1.0
-    text = "\n".join(h.chunk.embed_text for h in found.hits[:GATE_PASSAGES])
-    return sum(1 for ch in missing if ch in text) / len(missing)
+    chars = "".join(missing)
+    return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
 
 
-def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights) -> dict[str, float]:
+def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,
+               missing: tuple[str, ...]) -> dict[str, float]:
     top = found.hits[:GATE_PASSAGES]
     both = sum(1 for h in top if h.dense > 0 and h.keyword > 0)
     best_sentence = max(h.sentence for h in top)
-    missing = missing_terms(info, found, weights)
     return {
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
         "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found)) else 0.0,
-        "missing_chars": missing_characters(info, found, weights),
+        "missing_chars": missing_characters(missing, text),
         "missing_fixed": 1.0 if any(info.term_kinds.get(t) in _FIXED_KINDS or any(c.isdigit() for c in t)
                                     for t in missing) else 0.0,
         "sentence": best_sentence,
         "title": max(h.title for h in top),
         "dense": max(h.dense for h in top),
-        "coverage": weights.coverage(info, "\n".join(h.chunk.embed_text for h in top)),
+        "coverage": weights.coverage(info, text),
         "best_coverage": max(h.coverage for h in top),
         "agreement": both / len(top),
     }
@@ -127,9 +128,10 @@ class EvidenceGate:
             margin = dense[0] - sum(dense[1:]) / max(1, len(dense) - 1) if dense else 0.0
             passes = margin >= self.settings.refuse_dense_gap
             return Evidence(margin, passes, "answer" if passes else "refuse")
-        signals = signals_of(info, found, self.weights)
+        text = top_text(found)
+        missing = missing_terms(info, text, self.weights)
+        signals = signals_of(info, found, self.weights, text, missing)
         probability = self.model.probability(signals)
-        missing = missing_terms(info, found, self.weights)
         if any(info.term_kinds.get(t) == "year" for t in missing):
             # A year no report in scope speaks for (those were taken as scope) and no passage names:
             # however close the passages are, they are about another year.
