@@ -7,6 +7,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from index.embedding_cache import CachedEmbeddings, EmbeddingCache
 from index.embeddings import make_embeddings
 from index.keyword import KeywordIndex, Tokenizer
 from index.loaders import LoadLimits
@@ -34,10 +35,17 @@ def open_index(settings: IndexSettings, embeddings: Embeddings | None = None, cl
         store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id)
         store.stored_count()  # reads the vector index, so damage shows here rather than at the first question
         recover(store, settings.index_dir)
-    indexer = Indexer(store, embeddings, settings.index_dir, settings.chunk_max_chars,
+    indexer = Indexer(store, passage_embeddings(settings, embeddings), settings.index_dir, settings.chunk_max_chars,
                       int(settings.max_file_mb * 1024 * 1024), settings.embedding_batch_size,
                       LoadLimits.from_settings(settings))
     return IndexComponents(settings, embeddings, store, indexer, KeywordIndex(store, Tokenizer()))
+
+
+def passage_embeddings(settings: IndexSettings, embeddings: Embeddings) -> Embeddings:
+    """What the indexer embeds passages with: through the cache beside the index unless it is switched off."""
+    if not settings.embedding_cache:
+        return embeddings
+    return CachedEmbeddings(embeddings, EmbeddingCache(settings.index_dir / "embeddings.sqlite3", embeddings.model_id))
 
 
 def recover(store: ChunkStore, index_dir: Path) -> None:

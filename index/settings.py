@@ -27,6 +27,9 @@ class IndexSettings(BaseSettings):
     embedding_query_prefix: str = ""
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32
+    # Keep passage vectors by (model, text hash) in <index_dir>/embeddings.sqlite3, so rebuilding or
+    # re-importing unchanged text never calls the model again.
+    embedding_cache: bool = True
 
     chunk_max_chars: int = 320
     max_file_mb: float = 20.0
