@@ -45,7 +45,8 @@ def passage_embeddings(settings: IndexSettings, embeddings: Embeddings) -> Embed
     """What the indexer embeds passages with: through the cache beside the index unless it is switched off."""
     if not settings.embedding_cache:
         return embeddings
-    return CachedEmbeddings(embeddings, EmbeddingCache(settings.index_dir / "embeddings.sqlite3", embeddings.model_id))
+    path = settings.embedding_cache_path or settings.index_dir / "embeddings.sqlite3"
+    return CachedEmbeddings(embeddings, EmbeddingCache(path, embeddings.model_id))
 
 
 def recover(store: ChunkStore, index_dir: Path) -> None:

@@ -30,6 +30,8 @@ class IndexSettings(BaseSettings):
     # Keep passage vectors by (model, text hash) in <index_dir>/embeddings.sqlite3, so rebuilding or
     # re-importing unchanged text never calls the model again.
     embedding_cache: bool = True
+    # Another place for that cache (default <index_dir>/embeddings.sqlite3), e.g. one shared by several indexes.
+    embedding_cache_path: Path | None = None
 
     chunk_max_chars: int = 320
     max_file_mb: float = 20.0
