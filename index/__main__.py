@@ -11,6 +11,7 @@ from index.store import EmbeddingMismatchError, IndexBusyError, IndexCorruptErro
 
 
 def _progress_bar():
+    """A tqdm bar over every text the build embeds (chunks, sentences, titles), so its ETA is honest."""
     from tqdm import tqdm
 
     bar = None
@@ -18,9 +19,12 @@ def _progress_bar():
     def update(done: int, total: int, doc_id: str) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, leave=False)
+            bar = tqdm(total=total, unit="text", desc="embedding", file=sys.stderr, leave=False,
+                       smoothing=0.1)  # cached texts come in bursts; a longer memory steadies the ETA
         bar.set_postfix_str(doc_id, refresh=False)
         bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
 
     return update
 
@@ -52,8 +56,11 @@ def print_listing(components) -> None:
 
 def print_report(report, components, started: float) -> int:
     for result in report.results:
-        detail = result.error if result.status == "failed" else f"{result.chunks} chunks, {result.embedded} embedded"
+        detail = (result.error if result.status == "failed"
+                  else f"{result.chunks} chunks, {result.embedded} embedded, {result.reused} reused")
         print(f"{result.status:<9} {result.doc_id}: {detail}")
+    embedded, reused = sum(r.embedded for r in report.results), sum(r.reused for r in report.results)
+    print(f"embedded {embedded} texts fresh, {reused} from the cache or the previous version")
     print(f"done in {time.perf_counter() - started:.1f}s; index holds {components.store.count()} chunks")
     return 1 if report.failed and len(report.failed) == len(report.results) else 0
 
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace, settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from index.embeddings import EmbeddingServiceError
     from index.settings import IndexSettings
 
     args = parse_args(argv)
@@ -108,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except IndexCorruptError as exc:
         print(exc.message_zh, file=sys.stderr)
+        return 2
+    except EmbeddingServiceError as exc:
+        print(f"error: {exc}. What was embedded is cached; run the build again to resume.", file=sys.stderr)
         return 2
     except (EmbeddingMismatchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

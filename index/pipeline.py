@@ -18,6 +18,7 @@ from index.chunking import ChunkedDocument, chunk_document
 from index.identity import read_sidecar
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
 from index.sentence_vectors import SentenceRecord, records_of
+from index.slice_embedding import SliceEmbedder, concurrency_of
 from index.store import ChunkStore, new_generation, write_lock
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 # Bump when cleaning/outline/chunking changes so that unchanged files are re-chunked once.
 CHUNKER_VERSION = "5"
 
+# (texts done, texts the whole build needs vectors for, the document being written): called after each
+# slice of texts is embedded. Texts are chunks, sentences and section titles, so the rate (and an ETA
+# from it) is honest.
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -34,7 +38,8 @@ class FileResult:
     doc_id: str
     status: str  # added | updated | unchanged | failed | removed
     chunks: int = 0
-    embedded: int = 0
+    embedded: int = 0  # texts (chunks, sentences, section titles) the model really embedded
+    reused: int = 0  # texts whose vectors came from the cache or the document's previous version
     error: str = ""
     error_zh: str = ""
 
@@ -80,6 +85,19 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def sentence_records(doc: ChunkedDocument) -> list[SentenceRecord]:
+    """Each chunk's sentences and section title, each embedded on its own."""
+    records: list[SentenceRecord] = []
+    for chunk in doc.chunks:
+        records.extend(records_of(chunk.id, doc.doc_id, chunk.text, chunk.meta.section_path, chunk.meta.phase))
+    return records
+
+
+def texts_needed(doc: ChunkedDocument, records: list[SentenceRecord]) -> int:
+    """Vectors a document needs: one per chunk and per distinct sentence or title (what progress counts)."""
+    return len(doc.chunks) + len({(r.kind, r.text) for r in records})
 
 
 def document_hash(doc: ChunkedDocument, max_chars: int) -> str:
@@ -145,13 +163,20 @@ class Indexer:
                 report.results.append(FileResult(item.path, item.doc.doc_id, "unchanged", len(item.doc.chunks)))
             else:
                 todo.append(item)
-        total = sum(len(item.doc.chunks) for item in todo)
-        done = 0
-        for item in todo:
-            status = "added" if self.store.doc_hash(item.doc.doc_id) is None else "updated"
-            embedded = self._write_document(item, lambda n: progress and progress(done + n, total, item.doc.doc_id))
-            done += len(item.doc.chunks)
-            report.results.append(FileResult(item.path, item.doc.doc_id, status, len(item.doc.chunks), embedded))
+        records = [sentence_records(item.doc) for item in todo]
+        sizes = [texts_needed(item.doc, recs) for item, recs in zip(todo, records)]
+        total, done = sum(sizes), 0
+
+        def advance(base: int, doc_id: str) -> Callable[[int], None]:
+            return lambda n: progress(base + n, total, doc_id) if progress else None
+
+        with SliceEmbedder(self.embeddings, self.batch_size, concurrency_of(self.embeddings)) as embedder:
+            for item, recs, size in zip(todo, records, sizes):
+                status = "added" if self.store.doc_hash(item.doc.doc_id) is None else "updated"
+                embedded = self._write_document(item, recs, embedder, advance(done, item.doc.doc_id))
+                done += size
+                report.results.append(FileResult(item.path, item.doc.doc_id, status, len(item.doc.chunks),
+                                                 embedded, size - embedded))
         if prune:
             self._prune(prepared, report)
         return report
@@ -163,49 +188,51 @@ class Indexer:
             self.store.remove_document(doc_id)
             report.results.append(FileResult(Path(doc_id), doc_id, "removed"))
 
-    def _write_document(self, item: PreparedDocument, progress: Callable[[int], None]) -> int:
-        """Store all chunks under a new generation, then switch the manifest to it, then drop the old one.
+    def _write_document(self, item: PreparedDocument, records: list[SentenceRecord], embedder: SliceEmbedder,
+                        progress: Callable[[int], None]) -> int:
+        """Store all chunks and sentence vectors under a new generation, then switch the manifest to it,
+        then drop the old one. Returns how many texts the model embedded.
 
-        Each batch is stored as soon as it is embedded; until the switch readers see the previous
-        version (or nothing), and a crash leaves only hidden chunks that the next writer rolls back.
-        Vectors of unchanged chunks (same id: same embedded text) are re-used.
+        The document's missing texts (new chunks first, then new sentences and titles) are embedded in
+        slices; the chunks of each slice are stored as soon as it comes back. Until the switch readers
+        see the previous version (or nothing), and a crash leaves only hidden records that the next
+        writer rolls back, while the vectors already computed stay in the embedding cache.
+        Vectors of unchanged chunks (same id: same embedded text) and sentences are re-used.
         """
         doc, generation = item.doc, new_generation()
         previous = self.store.embeddings_of(doc.doc_id)
         reused = [c for c in doc.chunks if c.id in previous]
-        fresh = [c for c in doc.chunks if c.id not in previous]
+        pending = [c for c in doc.chunks if c.id not in previous]
         self._store_chunks(generation, item.digest, reused, [previous[c.id] for c in reused])
-        written = len(reused)
-        progress(written)
-        for i in range(0, len(fresh), self.batch_size):
-            batch = fresh[i:i + self.batch_size]
-            vectors = self.embeddings.embed_documents([c.embed_text for c in batch])
-            self._store_chunks(generation, item.digest, batch, vectors)
-            written += len(batch)
-            progress(written)
-        self._store_sentences(generation, doc)
+        previous_sentences = self.store.sentences.vectors_of(doc.doc_id, self.store.manifest())
+        texts = list(dict.fromkeys([c.embed_text for c in pending] +
+                                   [r.text for r in records if (r.kind, r.text) not in previous_sentences]))
+        needed = texts_needed(doc, records)
+        before = self._model_count()
+        computed: dict[str, list[float]] = {}
+        progress(needed - len(texts))
+        for start in range(0, len(texts), embedder.slice_size):
+            part = texts[start:start + embedder.slice_size]
+            computed.update(zip(part, embedder.embed(part)))
+            ready = [c for c in pending if c.embed_text in computed]
+            pending = pending[len(ready):]  # chunks lead the list, so the ready ones are a prefix
+            self._store_chunks(generation, item.digest, ready, [computed[c.embed_text] for c in ready])
+            progress(needed - len(texts) + start + len(part))
+        vectors = [previous_sentences.get((r.kind, r.text)) or computed[r.text] for r in records]
+        self.store.sentences.upsert(generation, records, vectors)
         self.store.set_live(doc.doc_id, generation, item.digest, doc.title, len(doc.chunks))
         self.store.delete_generations(doc.doc_id, keep=generation)
-        return len(fresh)
+        after = self._model_count()
+        return len(texts) if before is None or after is None else after - before
+
+    def _model_count(self) -> int | None:
+        """Texts the model has embedded so far, when the embeddings keep count (the cache does)."""
+        return getattr(self.embeddings, "fresh", None)
 
     def _store_chunks(self, generation: str, digest: str, chunks: list, vectors: list[list[float]]) -> None:
         if chunks:
             self.store.upsert(generation, [c.id for c in chunks], [c.text for c in chunks],
                               [replace(c.meta, doc_hash=digest) for c in chunks], vectors)
-
-    def _store_sentences(self, generation: str, doc: ChunkedDocument) -> None:
-        """Each chunk's sentences and section title, embedded one by one; unchanged ones re-used."""
-        records: list[SentenceRecord] = []
-        for chunk in doc.chunks:
-            records.extend(records_of(chunk.id, doc.doc_id, chunk.text, chunk.meta.section_path, chunk.meta.phase))
-        previous = self.store.sentences.vectors_of(doc.doc_id, self.store.manifest())
-        fresh_texts = list(dict.fromkeys(r.text for r in records if (r.kind, r.text) not in previous))
-        computed: dict[str, list[float]] = {}
-        for i in range(0, len(fresh_texts), self.batch_size):
-            batch = fresh_texts[i:i + self.batch_size]
-            computed.update(zip(batch, self.embeddings.embed_documents(batch)))
-        vectors = [previous.get((r.kind, r.text)) or computed[r.text] for r in records]
-        self.store.sentences.upsert(generation, records, vectors)
 
     def remove(self, doc_id: str) -> int:
         with write_lock(self.index_dir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +28,8 @@ class IndexSettings(BaseSettings):
     embedding_query_prefix: str = ""
     embedding_passage_prefix: str = ""
     embedding_batch_size: int = 32
+    # Requests an embeddings server (provider openai) is sent at once; local models take one call at a time.
+    embedding_concurrency: int = Field(4, ge=1)
     # Keep passage vectors by (model, text hash) in <index_dir>/embeddings.sqlite3, so rebuilding or
     # re-importing unchanged text never calls the model again.
     embedding_cache: bool = True
