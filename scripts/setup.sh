@@ -21,13 +21,14 @@ if [ "${1:-}" = "test" ]; then
   else
     echo "warning: install npm (Debian package npm) for the accessibility checks in the browser tests" >&2
   fi
-  if ! command -v chromium >/dev/null 2>&1 || ! (fc-list :lang=zh 2>/dev/null | grep -q .); then
+  if ! command -v chromium >/dev/null 2>&1 || ! (fc-list :lang=zh 2>/dev/null | grep -q .) \
+      || ! PATH="$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ]; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+      apt-get install -y -qq chromium fonts-noto-cjk nginx-light >/dev/null  # nginx: the scale-out test
     else
-      echo "warning: install Debian packages chromium and fonts-noto-cjk for the browser tests" >&2
+      echo "warning: install Debian packages chromium and fonts-noto-cjk for the browser tests, nginx-light for the scale-out test" >&2
     fi
   fi
 else
