@@ -96,8 +96,8 @@ def sentence_records(doc: ChunkedDocument) -> list[SentenceRecord]:
 
 
 def texts_needed(doc: ChunkedDocument, records: list[SentenceRecord]) -> int:
-    """Vectors a document needs: one per chunk and per distinct sentence or title (what progress counts)."""
-    return len(doc.chunks) + len({(r.kind, r.text) for r in records})
+    """Distinct texts a document needs vectors for: chunks, sentences, section titles (what progress counts)."""
+    return len({c.embed_text for c in doc.chunks} | {r.text for r in records})
 
 
 def document_hash(doc: ChunkedDocument, max_chars: int) -> str:

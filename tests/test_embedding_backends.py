@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import free_port, running_server, venv_script
 from index.components import open_index
+from index.pipeline import sentence_records, texts_needed
 from index.settings import IndexSettings
 from index.store import REVISION_TTL
 
@@ -198,7 +199,9 @@ def test_an_index_built_through_the_embeddings_server_answers(served_settings, r
 
     report = index.indexer.build([report_folder])
 
-    assert [(r.status, r.embedded) for r in report.results] == [("added", 3)]
+    doc = index.indexer.prepare([report_folder]).documents[0].doc
+    texts = texts_needed(doc, sentence_records(doc))  # chunks, sentences and section titles
+    assert [(r.status, r.chunks, r.embedded, r.reused) for r in report.results] == [("added", 3, texts, 0)]
     hit = index.store.query(index.embeddings.embed_query("民宿和农家乐接待了多少游客"), k=1)[0]
     assert hit.meta.section_title == "（三）特色文旅方兴未艾"
 

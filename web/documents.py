@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from index.embeddings import EmbeddingServiceError
 from index.periods import example_question, period_of
 from index.section_path import SectionPath
 from index.store import IndexBusyError, staging_tempdir, write_lock
@@ -27,6 +28,32 @@ log = logging.getLogger(__name__)
 
 _NUMBERING = re.compile(r"^(?:[（(][^）)]{1,4}[）)]|[一二三四五六七八九十百\d]{1,3}[、.．]|[一二三四五六七八九十]{1,3}是)\s*")
 REPLACE_HINT = "已有同名文档“{}”；如需替换，请勾选“替换同名文档”"
+
+
+class ProgressLine:
+    """The indexer's progress (texts done, texts in all, document) as one Chinese line with the time left:
+    "正在导入 X：已处理 120/480 段（约 30 秒）". The rate is measured from the first report on, so texts
+    re-used at the start (cache, previous version) do not make the estimate look better than it is."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._start: tuple[float, int] | None = None
+
+    def __call__(self, done: int, total: int, doc_id: str) -> str:
+        now = self._clock()
+        if self._start is None:
+            self._start = (now, done)
+        left = self._time_left(now, done, total)
+        return f"正在导入 {doc_id}：已处理 {done}/{total} 段" + (f"（{left}）" if left else "")
+
+    def _time_left(self, now: float, done: int, total: int) -> str:
+        if done >= total:
+            return ""
+        started, done_then = self._start
+        if done <= done_then or now - started < 0.5:
+            return "正在估算剩余时间"
+        seconds = (total - done) * (now - started) / (done - done_then)
+        return f"约 {max(1, round(seconds))} 秒" if seconds < 90 else f"约 {round(seconds / 60)} 分钟"
 
 
 @dataclass
@@ -57,6 +84,8 @@ class Library:
     def add(self, uploads: Iterable[tuple[str, Path]], progress: Callable[[int, int, str], None] | None = None,
             replace: bool = False) -> list[ImportOutcome]:
         """Index uploaded files (original name, temporary path); every problem becomes a Chinese message.
+
+        ``progress(done, total, doc_id)`` counts the texts to embed (chunks, sentences, section titles).
 
         A name that an indexed document or a data file already has is refused unless ``replace``.
         Outcomes come in upload order. Type, size and content are checked by the loader.
@@ -93,7 +122,8 @@ class Library:
                 outcomes = {name: ImportOutcome(name, False, message) for name, message in late.items()}
                 for result in report.results:
                     outcomes[result.doc_id] = self._keep(result)
-        except IndexBusyError as exc:
+        except (IndexBusyError, EmbeddingServiceError) as exc:  # nothing became visible; cached vectors stay
+            log.warning("import of %s stopped: %s", ", ".join(staged.values()), exc)
             return {name: ImportOutcome(name, False, exc.message_zh) for name in staged.values()}
         return outcomes
 

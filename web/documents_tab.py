@@ -9,7 +9,7 @@ import gradio as gr
 
 from index.section_path import SectionPath
 from index.store import IndexBusyError
-from web.documents import Library
+from web.documents import Library, ProgressLine
 
 DOCUMENTS_OFF_ZH = ("网页上的文档管理未开启（服务器没有设置管理口令）。需要增删报告时，请在服务器上运行 "
                     "<code>python -m index build</code> 或 <code>python -m index remove 文件名</code>，"
@@ -90,9 +90,10 @@ class DocumentsTab:
         if not all(uploaded_here(f, self.upload_root) for f in files):
             return ("未完成：只能导入通过本页上传的文件。",) + self.refresh()
         progress(0, desc="正在导入……")
+        line = ProgressLine()
 
         def report(done: int, total: int, doc_id: str) -> None:
-            progress((done, total), desc=f"正在向量化 {doc_id}", unit="片段")
+            progress((done, total), desc=line(done, total, doc_id), unit="段")
 
         outcomes = self.library.add([(Path(f).name, Path(f)) for f in files], progress=report, replace=bool(replace))
         return (_outcomes_text(outcomes),) + self.refresh()

@@ -7,16 +7,12 @@ the process is killed.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import subprocess
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPORT, ROOT, free_port
+from tests.embedding_server import EmbeddingServer
 
 pytestmark = pytest.mark.slow
 
@@ -31,78 +28,6 @@ ADMIN_TOKEN = "crash-test-admin-token"
 BATCH = 8
 WRITTEN_BATCHES = 4  # passage requests answered before the server stalls
 DOC = "big-report.txt"
-
-
-class EmbeddingServer:
-    """POST /v1/embeddings with hash-based vectors; ``stall_after(n)`` lets n more passage requests through."""
-
-    def __init__(self) -> None:
-        self.passages = 0
-        self._allowed: int | None = None
-        self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def stall_after(self, n: int | None) -> None:
-        with self._lock:
-            self._allowed = None if n is None else self.passages + n
-            self._lock.notify_all()
-
-    def wait_for_stall(self, timeout: float = 180.0) -> None:
-        """Until a passage request is held back: the batches before it are embedded (and stored)."""
-        with self._lock:
-            if not self._lock.wait_for(lambda: self._allowed is not None and self.passages > self._allowed, timeout):
-                raise AssertionError(f"the indexer made only {self.passages} passage requests")
-
-    def _admit(self, input_type: str) -> None:
-        with self._lock:
-            if input_type != "passage":
-                return
-            self.passages += 1
-            self._lock.notify_all()
-            self._lock.wait_for(lambda: self._allowed is None or self.passages <= self._allowed)
-
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server._admit(request.get("input_type", ""))
-                data = [{"object": "embedding", "index": i, "embedding": vector(text)}
-                        for i, text in enumerate(request["input"])]
-                body = json.dumps({"object": "list", "data": data, "model": request["model"],
-                                   "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the client was killed while this request was held
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
-
-    def __enter__(self) -> "EmbeddingServer":
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stall_after(None)
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def vector(text: str, dims: int = 32) -> list[float]:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    values = [b - 127.5 for b in digest[:dims]]
-    norm = math.sqrt(sum(v * v for v in values))
-    return [v / norm for v in values]
 
 
 @pytest.fixture
@@ -117,11 +42,23 @@ def big_report() -> str:
     return "\n".join(text.replace("2022", year) for year in ("2018", "2019", "2020", "2021"))
 
 
-def expected_chunks(path: Path) -> int:
+def chunked(path: Path):
     from index.chunking import chunk_document
     from index.loaders import load_document
 
-    return len(chunk_document(load_document(path, 50 * 1024 * 1024), path.name, 320).chunks)
+    return chunk_document(load_document(path, 50 * 1024 * 1024), path.name, 320)
+
+
+def expected_chunks(path: Path) -> int:
+    return len(chunked(path).chunks)
+
+
+def expected_texts(path: Path) -> int:
+    """Chunks, sentences and section titles: every text the document needs a vector for."""
+    from index.pipeline import sentence_records, texts_needed
+
+    doc = chunked(path)
+    return texts_needed(doc, sentence_records(doc))
 
 
 def environment(tmp_path: Path, server: EmbeddingServer, **extra: str) -> dict[str, str]:
@@ -183,11 +120,16 @@ def test_kill_9_during_a_cli_build_leaves_the_document_absent_and_the_next_build
     assert listing.stdout.strip() == "index is empty"
     assert stored_chunks(tmp_path / "index") == 0  # rolled back on open
 
+    embedding_server.drop_held()
     embedding_server.stall_after(None)
     rebuilt = run_index("build", env=env)
 
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert f"added     {DOC}: {total} chunks, {total} embedded" in rebuilt.stdout
+    cached = WRITTEN_BATCHES * BATCH  # embedded before the kill: taken from the cache, not sent again
+    texts = expected_texts(path)
+    assert f"added     {DOC}: {total} chunks, {texts - cached} embedded, {cached} reused" in rebuilt.stdout
+    assert f"embedded {texts - cached} texts fresh, {cached} from the cache" in rebuilt.stdout
+    assert not any(n > 1 for n in embedding_server.answered.values())
     assert f"1 document(s), {total} chunks" in run_index("list", env=env).stdout
     assert stored_chunks(tmp_path / "index") == total
     assert staged_files(tmp_path / "index") == []
@@ -251,6 +193,7 @@ def test_kill_9_during_a_web_upload_leaves_the_document_absent_and_a_re_upload_i
             kill_9(app)
     assert stored_chunks(tmp_path / "index") == 1 + WRITTEN_BATCHES * BATCH
 
+    embedding_server.drop_held()
     embedding_server.stall_after(None)
     with running_app(tmp_path, env, "second.log") as (url, _):
         assert documents(url) == {"culture.md": 1}  # absent, not half
