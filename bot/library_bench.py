@@ -241,6 +241,7 @@ def run_size(run: Run, plan: LibraryPlan | None, args, log) -> dict:
             log(f"build: {len(build['failed'])} report(s) failed: {build['failed'][:3]}")
         build["resumed"] = resumed
         build["plan"] = wanted
+        build["index_mb"] = folder_mb(run.index)  # now, before add/remove leaves its traces
         run.save("build", build)
         log(f"build: {build['documents']} reports, {build['chunks']} chunks in {build['build_s']} s "
             f"({build['chunks_per_s']} chunks/s, {build['provider']} {build['model']}); "
@@ -249,7 +250,7 @@ def run_size(run: Run, plan: LibraryPlan | None, args, log) -> dict:
         row["notes"].append("the build was resumed after an interruption: its time covers only the reports "
                             "written in the last attempt")
     row["build"] = build
-    row["disk"] = {"index_mb": folder_mb(run.index)}
+    row["disk"] = {"index_mb": build.get("index_mb", folder_mb(run.index))}
 
     serve = run.saved("serve")
     if not serve:
@@ -409,6 +410,14 @@ def materialise_into(plan: LibraryPlan, run: Run, args, log) -> None:
     materialise(plan, run.library, args.seed)
 
 
+def _shown(path: Path) -> Path:
+    """A path relative to the working folder when it lies inside it (results go into the repository)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def describe_setup(args, settings, cache: Path, bundled: list[Path], real: list[Path]) -> dict:
     return {
         "machine": f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -416,7 +425,7 @@ def describe_setup(args, settings, cache: Path, bundled: list[Path], real: list[
         "library": f"{len(bundled)} bundled reports from {args.data or settings.data_dir}, real reports from "
                    f"{args.real_dir} ({len(real)}; the last by name held out for the add/remove step), then "
                    "synthetic reports recombining whole parts of the real ones (bot/synthetic_library.py)",
-        "embedding cache": f"{cache} ({library_report.cell(file_mb(cache, Path(str(cache) + '-wal')))} MB, "
+        "embedding cache": f"{_shown(cache)} ({library_report.cell(file_mb(cache, Path(str(cache) + '-wal')))} MB, "
                            "shared by every N, not counted in the index size)",
         "build": "in a child process, the store opened first (its time is not counted); chunks/s = chunks "
                  "written / build time; fresh / cached count passages (chunks, sentences, section titles) "
