@@ -61,7 +61,10 @@ def plan_library(n: int, bundled: list[Path], real: list[Path], max_real: int | 
     real = sorted(real)
     held_out, pool = (real[-1], real[:-1]) if real else (None, [])
     take = min(n - len(bundled), len(pool), len(pool) if max_real is None else max_real)
-    return LibraryPlan(n, sorted(bundled), pool[:take], n - len(bundled) - take, held_out, tuple(pool))
+    # With a cap, synthetic reports are recombined from the capped real ones too (those whose vectors
+    # a seeded cache holds), so the cap bounds what is embedded fresh.
+    sources = pool if max_real is None else pool[:max(max_real, 1)]
+    return LibraryPlan(n, sorted(bundled), pool[:take], n - len(bundled) - take, held_out, tuple(sources))
 
 
 def materialise(plan: LibraryPlan, folder: Path, seed: int) -> None:
@@ -336,8 +339,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="copy vectors from this cache into the shared one first (repeatable; read-only)")
     parser.add_argument("--data", type=Path, help="the bundled reports (default: QA_DATA_DIR, i.e. data/)")
     parser.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR, help="the real reports")
-    parser.add_argument("--max-real", type=int, help="use at most this many real reports, the rest synthetic "
-                        "(to try the synthetic library at small N)")
+    parser.add_argument("--max-real", type=int, help="use at most this many real reports; the rest are synthetic, recombined from those same "
+                        "reports (e.g. the ones a seeded cache holds)")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the synthetic places and combinations")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     parser.add_argument("--rounds", type=int, default=3, help="rounds over the questions for the latency figures")

@@ -103,6 +103,7 @@ def test_a_library_of_n_holds_the_bundled_reports_then_real_ones_then_synthetic_
     assert large.held_out == real[-1] and large.held_out not in large.real + large.bundled
     assert real[-1] not in large.sources
     assert plan_library(6, bundled, real, max_real=1).synthetic == 2
+    assert plan_library(6, bundled, real, max_real=1).sources == (sorted(real)[0],)
     with pytest.raises(ValueError):
         plan_library(2, bundled, real)
 
