@@ -152,19 +152,27 @@ class Bot:
         built again only when the index changed."""
         revision = self.components.store.revision()
         if self._example_cache is None or self._example_cache[0] != revision:
-            reports = self.catalog.reports()
-            order = {r.doc_id: i for i, r in enumerate(reports)}
-            chunks = sorted(self.components.keywords.chunks,
-                            key=lambda c: (order.get(c.meta.doc_id, 0), c.meta.ordinal))
-            self._example_cache = (revision, example_questions(chunks, 3, name_place=len(reports) > 1))
+            self._example_cache = (revision, self._newest_examples(3))
         return self._example_cache[1]
+
+    def _newest_examples(self, k: int) -> list[str]:
+        """Examples come round-robin from the newest reports, one each: read only the newest k reports'
+        chunks, and more only if those give too few."""
+        reports = self.catalog.reports()
+        taken = k
+        while True:
+            chunks = [c for r in reports[:taken] for c in self.components.keywords.chunks_of(r.doc_id)]
+            examples = example_questions(chunks, k, name_place=len(reports) > 1)
+            if len(examples) >= k or taken >= len(reports):
+                return examples
+            taken *= 2
 
     def _suggestions(self, answered: list) -> list[str]:
         """Two or three follow-ups from the answered report's outline: the other phase, the neighbours."""
         if not answered:
             return []
         doc_id = answered[0].meta.doc_id
-        chunks = [c for c in self.components.keywords.chunks if c.meta.doc_id == doc_id]
+        chunks = self.components.keywords.chunks_of(doc_id)
         return suggest_followups(answered, chunks, 3, name_place=len(self.catalog.reports()) > 1)
 
     def _searched(self, scope) -> list[str]:
@@ -193,7 +201,8 @@ def build_bot(settings: Settings, progress: Callable[[int, int, str], None] | No
         report = components.indexer.build([settings.data_dir], progress=progress)
         for failed in report.failed:
             log.warning("not indexed: %s", failed.error)
-    # Pay the one-off costs (jieba dictionaries, first model call, keyword index) before the first user.
+    # Pay the one-off costs (jieba dictionaries, first model call) before the first user, and fill in
+    # any document the keyword file lacks (none when nothing changed since the last start).
     components.keywords.tokenizer.warm_up()
     components.embeddings.embed_query("预热")
     components.keywords.refresh()

@@ -25,25 +25,24 @@ def kind_weight(kind: str) -> float:
 
 
 class TermWeights:
-    """idf of a term by substring over all chunks; a term the corpus never contains weighs most."""
+    """idf of a term from the keyword index's document frequencies (no chunk text is scanned); a
+    term the corpus never contains weighs most. Cached per store revision."""
 
     def __init__(self, keywords: KeywordIndex, glossary=None):
         self.keywords = keywords
         self.glossary = glossary
-        self._source: list | None = None
-        self._texts: list[str] = []
+        self._revision: int | None = None
+        self._size = 0
         self._idf: dict[str, float] = {}
         self._composed: dict[str, re.Pattern[str] | None] = {}  # term -> its words found apart, or None
 
     def idf(self, term: str) -> float:
-        chunks = self.keywords.chunks  # refreshed by the keyword index when the store changes
-        if chunks is not self._source:
-            self._source, self._idf = chunks, {}
-            self._texts = [c.embed_text.lower() for c in chunks]
+        revision = self.keywords.revision()
+        if revision != self._revision:
+            self._revision, self._size, self._idf = revision, self.keywords.size(), {}
         if term not in self._idf:
-            forms = [term, *self._variants(term)]
-            df = sum(1 for t in self._texts if any(form in t for form in forms))
-            self._idf[term] = math.log(1 + (len(self._texts) + 1) / (df + 0.5))
+            df = self.keywords.document_frequency([term, *self._variants(term)])
+            self._idf[term] = math.log(1 + (self._size + 1) / (df + 0.5))
         return self._idf[term]
 
     def weight(self, term: str, kind: str) -> float:

@@ -9,7 +9,7 @@ from langchain_core.embeddings import Embeddings
 
 from index.embedding_cache import CachedEmbeddings, EmbeddingCache
 from index.embeddings import make_embeddings
-from index.keyword import KeywordIndex, Tokenizer
+from index.keyword import KeywordIndex, KeywordTable, Tokenizer
 from index.loaders import LoadLimits
 from index.pipeline import BuildReport, Indexer, ProgressFn
 from index.settings import IndexSettings
@@ -31,14 +31,21 @@ class IndexComponents:
 def open_index(settings: IndexSettings, embeddings: Embeddings | None = None, client=None) -> IndexComponents:
     """Open the store (``IndexCorruptError`` when its files are damaged) and tidy what a crash left."""
     embeddings = embeddings or make_embeddings(settings)
+    tokenizer = Tokenizer()
+    keywords = KeywordTable(keywords_path(settings), settings.collection, tokenizer)
     with corruption_reported(settings):
-        store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id)
+        store = ChunkStore(client or open_client(settings), settings.collection, embeddings.model_id, keywords)
         store.stored_count()  # reads the vector index, so damage shows here rather than at the first question
         recover(store, settings.index_dir)
     indexer = Indexer(store, passage_embeddings(settings, embeddings), settings.index_dir, settings.chunk_max_chars,
                       int(settings.max_file_mb * 1024 * 1024), settings.embedding_batch_size,
                       LoadLimits.from_settings(settings))
-    return IndexComponents(settings, embeddings, store, indexer, KeywordIndex(store, Tokenizer()))
+    return IndexComponents(settings, embeddings, store, indexer, KeywordIndex(store, tokenizer))
+
+
+def keywords_path(settings: IndexSettings) -> Path:
+    """The keyword index beside the store; with a Chroma server too, so each machine keeps its own."""
+    return settings.index_dir / "keywords.sqlite3"
 
 
 def passage_embeddings(settings: IndexSettings, embeddings: Embeddings) -> Embeddings:

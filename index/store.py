@@ -4,6 +4,11 @@ A document's chunks are written under a fresh *generation*; a second collection,
 each document's live generation and is switched only after all of that generation's chunks are
 stored. Readers see live generations only, so a writer that dies mid-document leaves nothing
 visible, and the next writer deletes what it left (``roll_back``).
+
+The keyword side (``index.keyword.KeywordTable``, an SQLite FTS5 file) follows the same protocol: the
+store writes a chunk's keyword row with its vector, under its generation, deletes rows with
+``delete_generations`` / ``remove_document`` / ``roll_back``, and fills in, one document at a time,
+what the file lacks for a live generation (``keyword_view``).
 """
 from __future__ import annotations
 
@@ -14,17 +19,21 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
 from index.errors import UserFacingError
 from index.sentence_vectors import SentenceVectors
 from index.settings import IndexSettings
+
+if TYPE_CHECKING:
+    from index.keyword import KeywordTable
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +229,9 @@ class StoredChunk:
 
 class ChunkStore:
     """Chunks of all documents in one Chroma collection, tied to the embedding model that built it,
-    and a manifest collection naming each document's live generation."""
+    a manifest collection naming each document's live generation, and their keyword rows."""
 
-    def __init__(self, client, collection_name: str, model_id: str):
+    def __init__(self, client, collection_name: str, model_id: str, keywords: KeywordTable):
         longest = 512 - len(MANIFEST_SUFFIX)
         if not _COLLECTION_NAME.match(collection_name + MANIFEST_SUFFIX):
             raise ValueError(f"collection name {collection_name!r} must be 3-{longest} ASCII characters [a-zA-Z0-9._-]")
@@ -238,6 +247,9 @@ class ChunkStore:
                 f"set QA_COLLECTION to another name or remove the index and build again")
         self._manifest = client.get_or_create_collection(collection_name + MANIFEST_SUFFIX, embedding_function=None)
         self.sentences = SentenceVectors(client, collection_name)
+        self.keywords = keywords
+        self._keywords_revision: int | None = None  # the manifest revision the keyword file was checked at
+        self._keywords_lock = threading.Lock()
         self._live: tuple[int, dict[str, dict]] | None = None
         self._revision: tuple[float, int] | None = None  # (when read, value)
 
@@ -301,6 +313,7 @@ class ChunkStore:
                 zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)}
 
     def all_chunks(self) -> list[StoredChunk]:
+        """Every live chunk, read from Chroma: for tools and tests, never on a question's path."""
         return sorted(self._live_chunks(None), key=lambda c: (c.meta.doc_id, c.meta.ordinal))
 
     def chunks_where(self, where: dict) -> list[StoredChunk]:
@@ -322,22 +335,50 @@ class ChunkStore:
         return hits[:k]
 
     def documents(self) -> list[dict]:
-        """One entry per live document: id, title, place, year, kind, chunk count and its sections in order."""
+        """One entry per live document: id, title, place, year, kind, chunk count and its sections in
+        order; read from the keyword file per document (section counts by SQL), not from every chunk."""
+        table, live = self.keyword_view()
+        firsts = table.first_chunks(live)
+        sections = table.sections(live)
+        docs = []
+        for doc_id in sorted(live):
+            entry = live[doc_id]
+            first = firsts.get(doc_id)
+            meta = first.meta if first else ChunkMeta(doc_id, entry.get("title", ""))
+            parts = sections.get(doc_id, [])
+            docs.append({"doc_id": doc_id, "title": meta.doc_title, "chunks": sum(n for _, n in parts),
+                         "hash": entry.get("hash", ""), "place": meta.doc_place, "year": meta.doc_year,
+                         "kind": meta.doc_kind,
+                         "sections": [{"path": path or "（开头）", "chunks": n} for path, n in parts]})
+        return docs
+
+    def keyword_view(self) -> tuple[KeywordTable, dict[str, dict]]:
+        """The keyword file, brought up to date with the manifest, and that manifest.
+
+        Only when the revision moved: each live (document, generation) the file holds fewer rows of
+        than the manifest counts is read from Chroma, that document alone, and filled in. Rows of
+        other generations are never deleted here: a writer may be in the middle of a document.
+        """
         live = self.manifest()
-        docs: dict[str, dict] = {}
-        sections: dict[str, dict[str, int]] = defaultdict(dict)
-        for chunk in self.all_chunks():
-            meta = chunk.meta
-            entry = docs.setdefault(meta.doc_id, {"doc_id": meta.doc_id, "title": meta.doc_title, "chunks": 0,
-                                                  "hash": live.get(meta.doc_id, {}).get("hash", ""),
-                                                  "place": meta.doc_place, "year": meta.doc_year,
-                                                  "kind": meta.doc_kind})
-            entry["chunks"] += 1
-            path = meta.section_path or "（开头）"
-            sections[meta.doc_id][path] = sections[meta.doc_id].get(path, 0) + 1
-        for doc_id, entry in docs.items():
-            entry["sections"] = [{"path": p, "chunks": n} for p, n in sections[doc_id].items()]
-        return list(docs.values())
+        revision = self._live[0] if self._live else None
+        if revision != self._keywords_revision:
+            with self._keywords_lock:
+                if revision != self._keywords_revision:
+                    self._fill_keywords(live)
+                    self._keywords_revision = revision
+        return self.keywords, live
+
+    def _fill_keywords(self, live: dict[str, dict]) -> None:
+        held = self.keywords.held()
+        for doc_id, entry in live.items():
+            generation, expected = entry["generation"], int(entry["chunks"])
+            if held.get((doc_id, generation), 0) >= expected:
+                continue
+            found = self._collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+            chunks = [StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
+                      zip(found["ids"], found["documents"], found["metadatas"]) if _generation(m) == generation]
+            added = self.keywords.fill(doc_id, generation, chunks, expected)
+            log.info("keyword index: %s filled from the store (%d chunks)", doc_id, added)
 
     # --- writing (callers hold write_lock) ------------------------------------
     def upsert(self, generation: str, ids: list[str], texts: list[str], metas: list[ChunkMeta],
@@ -348,17 +389,19 @@ class ChunkStore:
         for i in range(0, len(ids), _BATCH):
             self._collection.upsert(ids=stored_ids[i:i + _BATCH], documents=texts[i:i + _BATCH],
                                     metadatas=flat[i:i + _BATCH], embeddings=vectors[i:i + _BATCH])
+        self.keywords.write(generation, ids, texts, metas)
 
     def set_live(self, doc_id: str, generation: str, doc_hash: str, title: str, chunks: int) -> None:
         """Switch the document to ``generation`` (all of whose chunks are stored) and tell readers."""
         self._write_manifest({doc_id: {"generation": generation, "hash": doc_hash, "title": title, "chunks": chunks}})
 
     def delete_generations(self, doc_id: str, keep: str | None = None) -> int:
-        """Delete the document's chunks of every generation but ``keep``."""
+        """Delete the document's chunks (vectors, sentences, keyword rows) of every generation but ``keep``."""
         found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
         stale = [i for i, m in zip(found["ids"], found["metadatas"]) if _generation(m) != keep]
         self._delete(stale)
         self.sentences.delete_generations(doc_id, keep)
+        self.keywords.delete_generations(doc_id, keep)
         return len(stale)
 
     def remove_document(self, doc_id: str) -> int:
@@ -381,6 +424,7 @@ class ChunkStore:
             log.warning("rolling back %d chunks of unfinished writes", len(stray))
             self._delete(stray)
         self.sentences.roll_back(live)
+        self.keywords.purge(live)
         return len(stray)
 
     def bump_revision(self) -> None:

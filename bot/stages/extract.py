@@ -94,7 +94,7 @@ class Extractor:
     def __init__(self, weights: TermWeights, store: ChunkStore, keywords: KeywordIndex, embeddings=None):
         self.weights = weights
         self.store = store  # the planned sections' chunks
-        self.keywords = keywords  # its chunks are the whole corpus, for an overview's sections
+        self.keywords = keywords  # one report's chunks, for an overview's sections
         self.embeddings = embeddings  # scores sentences for questions that share no words (English)
 
     def extract(self, info: QuestionInfo, plan: Plan, found: Retrieved) -> Extract:
@@ -207,7 +207,7 @@ class Extractor:
     def _openings(self, parts: tuple[tuple[str, str], ...]) -> Extract:
         """The opening sentence of each numbered section of the parts, in report order."""
         firsts: dict[tuple[str, int], StoredChunk] = {}
-        for chunk in self.keywords.chunks:
+        for chunk in (c for doc_id in sorted({doc for doc, _ in parts}) for c in self.keywords.chunks_of(doc_id)):
             meta = chunk.meta
             if (meta.doc_id, meta.path.part) in parts and meta.path.within_part:
                 key = (meta.doc_id, meta.topic_id)

@@ -56,7 +56,7 @@ class Plan:
 class Planner:
     def __init__(self, weights: TermWeights, keywords: KeywordIndex):
         self.weights = weights
-        self.keywords = keywords  # its chunks are the whole corpus, for the report's parts
+        self.keywords = keywords  # one report's chunks at a time, for its parts
 
     def plan(self, info: QuestionInfo, scope: Scope, hits: list[Hit], evidence: Evidence) -> Plan:
         parts = self._overview_parts(info, scope)
@@ -108,11 +108,15 @@ class Planner:
         if info.english or not (info.broad or scope.phased or not info.terms):
             return []
         phases: dict[tuple[str, str], str] = {}
-        for chunk in self.keywords.chunks:
-            meta = chunk.meta
-            if meta.path and scope.accepts(meta):
-                phases.setdefault((meta.doc_id, meta.path.part), meta.phase)
-        if len({doc for doc, _ in phases}) != 1:
+        # Report by report, stopping at the second that has parts in scope: never the whole library.
+        for doc_id in scope.docs or self.keywords.doc_ids():
+            for chunk in self.keywords.chunks_of(doc_id):
+                meta = chunk.meta
+                if meta.path and scope.accepts(meta):
+                    phases.setdefault((meta.doc_id, meta.path.part), meta.phase)
+            if len({doc for doc, _ in phases}) > 1:
+                return []
+        if not phases:
             return []
         if info.terms:
             named = [p for p in phases if self.weights.coverage(info, p[1]) >= PART_TITLE_COVERAGE]

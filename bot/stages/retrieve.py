@@ -82,7 +82,8 @@ class HybridSearch:
         where = scope.where()
         dense = self.store.query(vector, self.candidates_k, where=where)
         keyword_query = self.glossary.expand(query) if self.glossary else query
-        keyword = self.keywords.search(keyword_query, self.candidates_k, accept=lambda c: scope.accepts(c.meta))
+        keyword = self.keywords.search(keyword_query, self.candidates_k, accept=lambda c: scope.accepts(c.meta),
+                                       docs=scope.docs)
         fused: dict[str, Hit] = {}
         for rank, chunk in enumerate(dense):
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
