@@ -110,7 +110,9 @@ class SentenceVectors:
         return len(stale)
 
     def roll_back(self, live: dict[str, dict]) -> int:
-        found = self._collection.get(include=["metadatas"])
+        from index.store import not_live_filter  # the store owns what "live" means
+
+        found = self._collection.get(where=not_live_filter(live), include=["metadatas"])
         stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not _is_live(m, live)]
         self._delete(stray)
         return len(stray)

@@ -210,6 +210,12 @@ def _chunk_id(stored_id: str, metadata: dict) -> str:
     return metadata.get("chunk_id", stored_id)
 
 
+def not_live_filter(live: dict[str, dict]) -> dict | None:
+    """A Chroma filter for records whose generation is not a live one (None: every record)."""
+    generations = sorted({entry["generation"] for entry in live.values()})
+    return {"generation": {"$nin": generations}} if generations else None
+
+
 def _is_live(metadata: dict, live: dict[str, dict]) -> bool:
     entry = live.get(metadata.get("doc_id"))
     return entry is not None and _generation(metadata) == entry["generation"]
@@ -415,10 +421,12 @@ class ChunkStore:
 
     def roll_back(self) -> int:
         """Delete chunks no manifest entry points at: what a writer left when it stopped mid-document."""
-        found = self._collection.get(include=["metadatas"])
-        if self._manifest.count() == 0 and found["ids"]:
-            self._adopt_legacy(found["metadatas"])
+        if self._manifest.count() == 0 and self._collection.count():
+            self._adopt_legacy(self._collection.get(include=["metadatas"])["metadatas"])
         live = self.manifest()
+        # Only records of generations no manifest entry names are read: a start or a build in a large
+        # library must not read every chunk's metadata.
+        found = self._collection.get(where=not_live_filter(live), include=["metadatas"])
         stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not _is_live(m, live)]
         if stray:
             log.warning("rolling back %d chunks of unfinished writes", len(stray))
