@@ -14,7 +14,7 @@ import time
 def _progress(started: float):
     def show(done: int, total: int, doc_id: str) -> None:
         end = "\n" if done >= total else ""
-        print(f"\r正在建立索引：{done}/{total} 个片段（{doc_id}，{time.perf_counter() - started:.0f} 秒）",
+        print(f"\r正在建立索引：{done}/{total} 段文字（{doc_id}，{time.perf_counter() - started:.0f} 秒）",
               end=end, file=sys.stderr, flush=True)
 
     return show
