@@ -8,7 +8,7 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from index.embedding_cache import CachedEmbeddings, EmbeddingCache
-from index.embeddings import make_embeddings
+from index.embeddings import indexing_embeddings, make_embeddings
 from index.keyword import KeywordIndex, KeywordTable, Tokenizer
 from index.loaders import LoadLimits
 from index.pipeline import BuildReport, Indexer, ProgressFn
@@ -49,7 +49,9 @@ def keywords_path(settings: IndexSettings) -> Path:
 
 
 def passage_embeddings(settings: IndexSettings, embeddings: Embeddings) -> Embeddings:
-    """What the indexer embeds passages with: through the cache beside the index unless it is switched off."""
+    """What the indexer embeds passages with: worker processes for the bundled model, through the cache
+    beside the index unless it is switched off."""
+    embeddings = indexing_embeddings(settings, embeddings)
     if not settings.embedding_cache:
         return embeddings
     path = settings.embedding_cache_path or settings.index_dir / "embeddings.sqlite3"
