@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from index.scoped_vectors import MAX_SCOPED_DOCS, ScopedVectors, named_docs
 from index.sentences import split_sentences
 
 SUFFIX = "-sentences"
@@ -58,6 +59,9 @@ class SentenceVectors:
     def __init__(self, client, collection_name: str):
         self._collection = client.get_or_create_collection(
             collection_name + SUFFIX, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        # Searches scoped to a few reports run on their vectors in memory (index/scoped_vectors.py).
+        self._scoped = ScopedVectors(lambda doc_id: self._collection.get(
+            where={"doc_id": doc_id}, include=["documents", "metadatas", "embeddings"]))
 
     def count(self) -> int:
         return self._collection.count()
@@ -80,6 +84,9 @@ class SentenceVectors:
         """The live records of these chunks and their vectors (similarity left 0: the caller scores them)."""
         if not chunk_ids:
             return [], []
+        held = self._held_rows(chunk_ids, live)
+        if held is not None:
+            return held
         found = self._collection.get(where={"chunk_id": {"$in": list(chunk_ids)}},
                                      include=["embeddings", "metadatas", "documents"])
         matches, vectors = [], []
@@ -92,16 +99,32 @@ class SentenceVectors:
     def nearest(self, vector: list[float], k: int, live: dict[str, dict],
                 where: dict | None = None) -> list[SentenceMatch]:
         """The k live sentences nearest the question (titles left out: they are scored per chunk)."""
+        kind = {"kind": SENTENCE}
+        where = {"$and": [kind, where]} if where else kind
+        docs = named_docs(where)
+        if docs is not None and len(docs) <= MAX_SCOPED_DOCS:
+            return [SentenceMatch(m["chunk_id"], m["doc_id"], m["kind"], d, similarity)
+                    for _, d, m, similarity in self._scoped.nearest(vector, k, docs, live, where)]
         total = self._collection.count()
         if k <= 0 or total == 0:
             return []
-        kind = {"kind": SENTENCE}
-        where = {"$and": [kind, where]} if where else kind
         found = self._collection.query(query_embeddings=[vector], n_results=min(total, k * 2), where=where,
                                        include=["documents", "metadatas", "distances"])
         matches = [SentenceMatch(m["chunk_id"], m["doc_id"], m["kind"], d, 1.0 - dist) for d, m, dist in
                    zip(found["documents"][0], found["metadatas"][0], found["distances"][0]) if _is_live(m, live)]
         return matches[:k]
+
+    def _held_rows(self, chunk_ids: list[str], live: dict[str, dict]):
+        """The chunks' records from reports held in memory, when all of them are (else None)."""
+        wanted = set(chunk_ids)
+        matches, vectors, seen = [], [], set()
+        for rows in self._scoped.cached_rows(live):
+            for i, m in enumerate(rows.metadatas):
+                if m["chunk_id"] in wanted:
+                    matches.append(SentenceMatch(m["chunk_id"], m["doc_id"], m["kind"], rows.texts[i], 0.0))
+                    vectors.append(rows.vectors[i].tolist())
+                    seen.add(m["chunk_id"])
+        return (matches, vectors) if seen == wanted else None
 
     def delete_generations(self, doc_id: str, keep: str | None = None) -> int:
         found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])

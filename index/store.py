@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
 from index.errors import UserFacingError
+from index.scoped_vectors import MAX_SCOPED_DOCS, ScopedVectors, named_docs
 from index.sentence_vectors import SentenceVectors
 from index.settings import IndexSettings
 
@@ -253,6 +254,9 @@ class ChunkStore:
                 f"set QA_COLLECTION to another name or remove the index and build again")
         self._manifest = client.get_or_create_collection(collection_name + MANIFEST_SUFFIX, embedding_function=None)
         self.sentences = SentenceVectors(client, collection_name)
+        # A question scoped to a few reports is searched in their vectors held in memory (index/scoped_vectors.py).
+        self._scoped = ScopedVectors(lambda doc_id: self._collection.get(
+            where={"doc_id": doc_id}, include=["documents", "metadatas", "embeddings"]))
         self.keywords = keywords
         self._keywords_revision: int | None = None  # the manifest revision the keyword file was checked at
         self._keywords_lock = threading.Lock()
@@ -314,6 +318,13 @@ class ChunkStore:
         live = self.manifest()
         if not chunk_ids:
             return {}
+        wanted, held = set(chunk_ids), {}
+        for rows in self._scoped.cached_rows(live):  # reports a scoped search holds in memory
+            for stored_id, text, m in zip(rows.ids, rows.texts, rows.metadatas):
+                if _chunk_id(stored_id, m) in wanted:
+                    held[_chunk_id(stored_id, m)] = StoredChunk(_chunk_id(stored_id, m), text, decode_meta(m))
+        if wanted <= set(held):
+            return held
         found = self._collection.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas"])
         return {_chunk_id(i, m): StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
                 zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)}
@@ -327,6 +338,10 @@ class ChunkStore:
 
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
         live = self.manifest()
+        docs = named_docs(where)
+        if docs is not None and len(docs) <= MAX_SCOPED_DOCS:
+            return [StoredChunk(_chunk_id(i, m), d, decode_meta(m), similarity)
+                    for i, d, m, similarity in self._scoped.nearest(vector, k, docs, live, where)]
         stored = self.stored_count()
         # Ask for as many more as there are hidden chunks, so k live ones come back when they exist.
         hidden = max(stored - sum(int(e["chunks"]) for e in live.values()), 0)
