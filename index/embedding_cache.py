@@ -8,12 +8,13 @@ names both the text and the model.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from index.sqlite_files import immediate, open_shared
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
@@ -32,13 +33,10 @@ def text_digest(text: str) -> bytes:
 
 class EmbeddingCache:
     def __init__(self, path: Path, model_id: str):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.model_id = model_id
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_shared(path)
         self._db.executescript(_SCHEMA)
 
     def get_many(self, texts: list[str]) -> dict[str, list[float]]:
@@ -59,14 +57,8 @@ class EmbeddingCache:
         rows = [(self.model_id, text_digest(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in pairs.items()]
         if not rows:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT OR REPLACE INTO vectors (model, digest, vector) VALUES (?, ?, ?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db) as db:
+            db.executemany("INSERT OR REPLACE INTO vectors (model, digest, vector) VALUES (?, ?, ?)", rows)
 
     def count(self) -> int:
         with self._lock:

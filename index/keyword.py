@@ -22,7 +22,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable
 
+from index.generations import Live, is_live_generation
 from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
+from index.sqlite_files import immediate, open_shared
 from index.store import ChunkStore, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -82,14 +84,6 @@ def quoted(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-Live = dict[str, dict]  # the manifest: doc_id -> {"generation": ..., ...}
-
-
-def _is_live(doc_id: str, generation: str, live: Live) -> bool:
-    entry = live.get(doc_id)
-    return entry is not None and entry["generation"] == generation
-
-
 class KeywordTable:
     """The FTS5 file: chunk rows per (document, generation) of one collection, and their jieba tokens.
 
@@ -103,7 +97,6 @@ class KeywordTable:
         self.collection = collection
         self.tokenizer = tokenizer
         self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._write() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
@@ -111,15 +104,11 @@ class KeywordTable:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            self._local.db = db
+            db = self._local.db = open_shared(self.path)
         return db
 
     def _write(self):
-        return _Immediate(self._db())
+        return immediate(self._db())
 
     # --- writing ---------------------------------------------------------------
     def write(self, generation: str, ids: list[str], texts: list[str], metas: list[ChunkMeta]) -> int:
@@ -162,7 +151,7 @@ class KeywordTable:
     def purge(self, live: Live) -> int:
         """Delete rows of generations the manifest does not name (the caller holds the write lock)."""
         with self._write() as db:
-            stale = [(d, g) for d, g, _ in self._held(db) if not _is_live(d, g, live)]
+            stale = [(d, g) for d, g, _ in self._held(db) if not is_live_generation(d, g, live)]
             return sum(self._delete(db, "doc_id=? AND generation=?", pair) for pair in stale)
 
     def _delete(self, db: sqlite3.Connection, where: str, args: tuple) -> int:
@@ -207,7 +196,7 @@ class KeywordTable:
         while len(hits) < k:
             page = db.execute(sql, (*args, _PAGE, offset)).fetchall()
             for collection, chunk_id, doc_id, generation, meta, text, score in page:
-                if collection != self.collection or not _is_live(doc_id, generation, live):
+                if collection != self.collection or not is_live_generation(doc_id, generation, live):
                     continue
                 chunk = StoredChunk(chunk_id, text, decode_meta(json.loads(meta)), -score)  # bm25(): lower is better
                 if accept(chunk):
@@ -234,7 +223,7 @@ class KeywordTable:
         rows = self._db().execute("SELECT doc_id, generation, chunk_id, meta, text FROM chunks "
                                   "WHERE collection=? AND ordinal=0", (self.collection,)).fetchall()
         return {d: StoredChunk(cid, text, decode_meta(json.loads(meta))) for d, g, cid, meta, text in rows
-                if _is_live(d, g, live)}
+                if is_live_generation(d, g, live)}
 
     def sections(self, live: Live) -> dict[str, list[tuple[str, int]]]:
         """Per live document, its section paths in report order with their chunk counts."""
@@ -243,7 +232,7 @@ class KeywordTable:
             "GROUP BY doc_id, generation, section_path ORDER BY doc_id, min(ordinal)", (self.collection,)).fetchall()
         found: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for doc_id, generation, path, n, _ in rows:
-            if _is_live(doc_id, generation, live):
+            if is_live_generation(doc_id, generation, live):
                 found[doc_id].append((path, n))
         return dict(found)
 
@@ -257,21 +246,7 @@ class KeywordTable:
             "SELECT c.doc_id, c.generation, count(*) FROM terms CROSS JOIN chunks c ON c.rowid = terms.rowid "
             "WHERE terms MATCH ? AND c.collection = ? GROUP BY c.doc_id, c.generation",
             (" OR ".join(f"({g})" for g in groups), self.collection)).fetchall()
-        return sum(n for d, g, n in rows if _is_live(d, g, live))
-
-
-class _Immediate:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error): the write lock is taken before reading."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind, *_) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        return sum(n for d, g, n in rows if is_live_generation(d, g, live))
 
 
 class KeywordIndex:

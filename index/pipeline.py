@@ -19,7 +19,8 @@ from index.identity import read_sidecar
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
 from index.sentence_vectors import SentenceRecord, records_of
 from index.slice_embedding import SliceEmbedder, concurrency_of
-from index.store import ChunkStore, new_generation, write_lock
+from index.generations import new_generation
+from index.store import ChunkStore, write_lock
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from typing import Callable
 
 import numpy as np
 
+from index.generations import Live, generation_of, is_live_generation
+
 # At most this many reports named by a filter are searched in memory; more go to Chroma's index.
 MAX_SCOPED_DOCS = 8
 CACHED_DOCS = 64  # reports whose vectors stay in memory (a report's sentences: well under 1 MB)
@@ -83,7 +85,7 @@ class ScopedVectors:
                 self._rows.move_to_end(key)
                 return self._rows[key]
         found = self._read_document(doc_id)
-        keep = [i for i, m in enumerate(found["metadatas"]) if m.get("generation", "") == generation]
+        keep = [i for i, m in enumerate(found["metadatas"]) if generation_of(m) == generation]
         vectors = np.asarray([found["embeddings"][i] for i in keep], dtype=np.float32).reshape(len(keep), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True) if len(keep) else np.ones((0, 1), np.float32)
         rows = DocumentRows([found["ids"][i] for i in keep], [found["documents"][i] for i in keep],
@@ -94,7 +96,7 @@ class ScopedVectors:
                 self._rows.popitem(last=False)
         return rows
 
-    def nearest(self, vector: list[float], k: int, docs: set[str], live: dict[str, dict],
+    def nearest(self, vector: list[float], k: int, docs: set[str], live: Live,
                 where: dict | None) -> list[tuple[str, str, dict, float]]:
         """The k rows of these live reports nearest ``vector`` that pass ``where``: (id, text, metadata, cosine)."""
         query = np.asarray(vector, dtype=np.float32)
@@ -118,8 +120,8 @@ class ScopedVectors:
         found.sort(key=lambda row: -row[3])
         return found[:k]
 
-    def cached_rows(self, live: dict[str, dict]) -> list[DocumentRows]:
+    def cached_rows(self, live: Live) -> list[DocumentRows]:
         """The rows held for live generations, for lookups by id without a Chroma read."""
         with self._lock:
             return [rows for (doc_id, generation), rows in self._rows.items()
-                    if live.get(doc_id, {}).get("generation") == generation]
+                    if is_live_generation(doc_id, generation, live)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from index.generations import is_live, not_live_filter
 from index.scoped_vectors import MAX_SCOPED_DOCS, ScopedVectors, named_docs
 from index.sentences import split_sentences
 
@@ -78,7 +79,7 @@ class SentenceVectors:
         """The document's live vectors by (kind, text), so an unchanged sentence is not embedded again."""
         found = self._collection.get(where={"doc_id": doc_id}, include=["embeddings", "metadatas", "documents"])
         return {(m["kind"], d): list(e) for d, e, m in zip(found["documents"], found["embeddings"], found["metadatas"])
-                if _is_live(m, live)}
+                if is_live(m, live)}
 
     def of_chunks(self, chunk_ids: list[str], live: dict[str, dict]) -> tuple[list[SentenceMatch], list[list[float]]]:
         """The live records of these chunks and their vectors (similarity left 0: the caller scores them)."""
@@ -91,7 +92,7 @@ class SentenceVectors:
                                      include=["embeddings", "metadatas", "documents"])
         matches, vectors = [], []
         for d, e, m in zip(found["documents"], found["embeddings"], found["metadatas"]):
-            if _is_live(m, live):
+            if is_live(m, live):
                 matches.append(SentenceMatch(m["chunk_id"], m["doc_id"], m["kind"], d, 0.0))
                 vectors.append(e)
         return matches, vectors
@@ -111,7 +112,7 @@ class SentenceVectors:
         found = self._collection.query(query_embeddings=[vector], n_results=min(total, k * 2), where=where,
                                        include=["documents", "metadatas", "distances"])
         matches = [SentenceMatch(m["chunk_id"], m["doc_id"], m["kind"], d, 1.0 - dist) for d, m, dist in
-                   zip(found["documents"][0], found["metadatas"][0], found["distances"][0]) if _is_live(m, live)]
+                   zip(found["documents"][0], found["metadatas"][0], found["distances"][0]) if is_live(m, live)]
         return matches[:k]
 
     def _held_rows(self, chunk_ids: list[str], live: dict[str, dict]):
@@ -133,18 +134,11 @@ class SentenceVectors:
         return len(stale)
 
     def roll_back(self, live: dict[str, dict]) -> int:
-        from index.store import not_live_filter  # the store owns what "live" means
-
         found = self._collection.get(where=not_live_filter(live), include=["metadatas"])
-        stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not _is_live(m, live)]
+        stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not is_live(m, live)]
         self._delete(stray)
         return len(stray)
 
     def _delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), _BATCH):
             self._collection.delete(ids=ids[i:i + _BATCH])
-
-
-def _is_live(metadata: dict, live: dict[str, dict]) -> bool:
-    entry = live.get(metadata.get("doc_id"))
-    return entry is not None and metadata.get("generation") == entry["generation"]

@@ -16,7 +16,6 @@ import fcntl
 import logging
 import os
 import re
-import secrets
 import shutil
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from index.generations import LEGACY_GENERATION, generation_of, is_live, not_live_filter
 from index.meta import ChunkMeta, decode_meta, embed_text_of, encode_meta
 from index.errors import UserFacingError
 from index.scoped_vectors import MAX_SCOPED_DOCS, ScopedVectors, named_docs
@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 _COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 MANIFEST_SUFFIX = "-manifest"
-# Chunks written before manifests existed carry no generation; adopted entries point at this one.
-LEGACY_GENERATION = ""
 # The manifest holds no vectors worth searching, but Chroma wants one per record.
 _MANIFEST_VECTOR = [1.0]
 _BATCH = 500
@@ -198,28 +196,9 @@ def _process_alive(pid: int) -> bool:
 
 # --- chunks --------------------------------------------------------------------------------
 
-def new_generation() -> str:
-    return secrets.token_hex(6)
-
-
-def _generation(metadata: dict) -> str:
-    return metadata.get("generation", LEGACY_GENERATION)
-
-
 def _chunk_id(stored_id: str, metadata: dict) -> str:
     """The chunk's own id (a hash of its text); the stored id adds the generation."""
     return metadata.get("chunk_id", stored_id)
-
-
-def not_live_filter(live: dict[str, dict]) -> dict | None:
-    """A Chroma filter for records whose generation is not a live one (None: every record)."""
-    generations = sorted({entry["generation"] for entry in live.values()})
-    return {"generation": {"$nin": generations}} if generations else None
-
-
-def _is_live(metadata: dict, live: dict[str, dict]) -> bool:
-    entry = live.get(metadata.get("doc_id"))
-    return entry is not None and _generation(metadata) == entry["generation"]
 
 
 @dataclass
@@ -305,13 +284,13 @@ class ChunkStore:
         live = self.manifest()
         found = self._collection.get(where={"doc_id": doc_id}, include=["embeddings", "metadatas"])
         return {_chunk_id(i, m): list(e) for i, e, m in zip(found["ids"], found["embeddings"], found["metadatas"])
-                if _is_live(m, live)}
+                if is_live(m, live)}
 
     def _live_chunks(self, where: dict | None) -> list[StoredChunk]:
         live = self.manifest()  # read before the chunks: an old generation goes only after the switch
         found = self._collection.get(where=where, include=["documents", "metadatas"])
         return [StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
-                zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)]
+                zip(found["ids"], found["documents"], found["metadatas"]) if is_live(m, live)]
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
         """Live chunks by their own id (as sentence records name them)."""
@@ -327,7 +306,7 @@ class ChunkStore:
             return held
         found = self._collection.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas"])
         return {_chunk_id(i, m): StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
-                zip(found["ids"], found["documents"], found["metadatas"]) if _is_live(m, live)}
+                zip(found["ids"], found["documents"], found["metadatas"]) if is_live(m, live)}
 
     def all_chunks(self) -> list[StoredChunk]:
         """Every live chunk, read from Chroma: for tools and tests, never on a question's path."""
@@ -352,7 +331,7 @@ class ChunkStore:
                                        include=["documents", "metadatas", "distances"])
         hits = [StoredChunk(_chunk_id(i, m), d, decode_meta(m), 1.0 - dist) for i, d, m, dist in
                 zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])
-                if _is_live(m, live)]
+                if is_live(m, live)]
         return hits[:k]
 
     def documents(self) -> list[dict]:
@@ -397,7 +376,7 @@ class ChunkStore:
                 continue
             found = self._collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
             chunks = [StoredChunk(_chunk_id(i, m), d, decode_meta(m)) for i, d, m in
-                      zip(found["ids"], found["documents"], found["metadatas"]) if _generation(m) == generation]
+                      zip(found["ids"], found["documents"], found["metadatas"]) if generation_of(m) == generation]
             added = self.keywords.fill(doc_id, generation, chunks, expected)
             log.info("keyword index: %s filled from the store (%d chunks)", doc_id, added)
 
@@ -419,7 +398,7 @@ class ChunkStore:
     def delete_generations(self, doc_id: str, keep: str | None = None) -> int:
         """Delete the document's chunks (vectors, sentences, keyword rows) of every generation but ``keep``."""
         found = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
-        stale = [i for i, m in zip(found["ids"], found["metadatas"]) if _generation(m) != keep]
+        stale = [i for i, m in zip(found["ids"], found["metadatas"]) if generation_of(m) != keep]
         self._delete(stale)
         self.sentences.delete_generations(doc_id, keep)
         self.keywords.delete_generations(doc_id, keep)
@@ -442,7 +421,7 @@ class ChunkStore:
         # Only records of generations no manifest entry names are read: a start or a build in a large
         # library must not read every chunk's metadata.
         found = self._collection.get(where=not_live_filter(live), include=["metadatas"])
-        stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not _is_live(m, live)]
+        stray = [i for i, m in zip(found["ids"], found["metadatas"]) if not is_live(m, live)]
         if stray:
             log.warning("rolling back %d chunks of unfinished writes", len(stray))
             self._delete(stray)
