@@ -12,21 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import CULTURE, ECONOMY, ROOT
+from index.generations import new_generation
 from index.keyword import KeywordTable
-from index.store import (REVISION_TTL, ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError, new_generation,
+from index.store import (REVISION_TTL, ChunkStore, EmbeddingMismatchError, IndexBusyError, IndexCorruptError,
                          open_client, write_lock)
-
-ECONOMY = """一、上半年工作完成情况
-（一）经济发展稳中向好。上半年GDP预计完成**亿元，同比增长*%。规上工业增加值同比增长**%。
-（二）全力整治生态环境。全面禁止露天焚烧秸秆，秸秆综合利用率达到*%。
-（三）疫情防控取得实效。上半年共接听防疫热线**余条，排查返回人员**余次。
-二、下半年工作计划
-（一）加大招商引资。要坚持底线思维，积极应对外部环境变化。
-"""
-CULTURE = """一、文旅工作
-（一）特色文旅方兴未艾。打造特色民宿和农家乐，接待游客*万人次。
-"""
 
 
 @pytest.fixture
