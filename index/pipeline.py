@@ -21,7 +21,7 @@ from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_docume
 from index.sentence_vectors import SentenceRecord, records_of
 from index.slice_embedding import SliceEmbedder, concurrency_of
 from index.generations import new_generation
-from index.store import ChunkStore, write_lock
+from index.store import ChunkStore, unfinished_write, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,10 @@ class Indexer:
 
     def write(self, prepared: Prepared, prune: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Store what ``prepare`` read. The caller holds the write lock."""
-        self.store.roll_back()
+        with unfinished_write(self.index_dir, self.store):
+            return self._write_all(prepared, prune, progress)
+
+    def _write_all(self, prepared: Prepared, prune: bool, progress: ProgressFn | None) -> BuildReport:
         report = BuildReport(list(prepared.failed))
         todo: list[PreparedDocument] = []
         for item in prepared.documents:
@@ -251,4 +254,5 @@ class Indexer:
 
     def drop(self, doc_id: str) -> int:
         """Remove a document from the index. The caller holds the write lock."""
-        return self.store.remove_document(doc_id)
+        with unfinished_write(self.index_dir, self.store):
+            return self.store.remove_document(doc_id)

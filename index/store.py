@@ -142,6 +142,19 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         handle.close()
 
 
+@contextmanager
+def unfinished_write(index_dir: Path, store: "ChunkStore") -> Iterator[None]:
+    """A write by the lock's holder. A marker file lives while it runs, so the next writer rolls back
+    hidden records only when a write died midway: finding them reads seconds' worth of metadata in a
+    library of a thousand reports. (Opening the index rolls back whatever the marker says.)"""
+    marker = index_dir / "write.unfinished"
+    if marker.exists():
+        store.roll_back()
+    marker.touch()
+    yield
+    marker.unlink(missing_ok=True)  # not reached when the write raised: the next one rolls back
+
+
 # --- staging: temporary copies of uploads, under the index folder --------------------------
 
 def staging_dir(index_dir: Path) -> Path:

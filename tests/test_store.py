@@ -332,7 +332,9 @@ class FailingEmbeddings:
 
 
 def write_hidden_generation(index, doc_id: str, texts: list[str]) -> None:
-    """Chunks stored under a generation no manifest entry names: what a writer leaves when it dies."""
+    """Chunks stored under a generation no manifest entry names: what a writer leaves when it dies,
+    with the marker of its unfinished write."""
+    (index.settings.index_dir / "write.unfinished").touch()
     template = index.store.all_chunks()[0].meta
     metadatas = [replace(template, doc_id=doc_id, doc_title=doc_id, ordinal=i) for i in range(len(texts))]
     index.store.upsert(new_generation(), [f"hidden-{i}" for i in range(len(texts))], texts, metadatas,
@@ -595,3 +597,21 @@ def test_a_corrupt_store_is_reported_in_one_line_and_rebuild_moves_it_aside(cli_
     assert moved.name.startswith("chroma.broken-") and (moved / "chroma.sqlite3").read_bytes() == garbage
     assert "added     economy.txt: 4 chunks" in rebuilt.stdout
     assert "2 document(s), 5 chunks" in run_cli("list", env=cli_env).stdout
+
+
+def test_a_build_looks_for_hidden_records_only_after_a_write_that_died(data, make_index, monkeypatch):
+    index = make_index()
+    index.indexer.build([data])
+    marker = index.settings.index_dir / "write.unfinished"
+    calls = []
+    real = index.store.roll_back
+    monkeypatch.setattr(index.store, "roll_back", lambda: calls.append(1) or real())
+
+    index.indexer.build([data])
+    index.indexer.remove("culture.md")
+    assert calls == [] and not marker.exists()  # clean writes leave nothing to look for
+
+    write_hidden_generation(index, "ghost.txt", ["幽灵文档记载了神秘隧道。"])
+    index.indexer.build([data])
+    assert calls == [1] and not marker.exists()
+    assert all("隧道" not in c.text for c in index.store.all_chunks()) and index.store.stored_count() == 5
