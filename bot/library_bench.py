@@ -159,6 +159,7 @@ def step_add_remove(path: Path) -> dict:
 
     settings = IndexSettings()
     components = open_index(settings)
+    components.keywords.tokenizer.warm_up()  # as the app does at start (bot/chain.py): it adds reports warm
     started = time.perf_counter()
     report = components.indexer.build([path])
     added = time.perf_counter()

