@@ -330,6 +330,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="library sizes to measure, e.g. 10,100,1000 (N counts the bundled reports)")
     parser.add_argument("--real", action="store_true",
                         help="also build the bundled + all real reports with a cache of their own (all fresh)")
+    parser.add_argument("--real-seed-cache", type=Path, action="append", default=[],
+                        help="with --real: copy these caches' vectors into the real build's own cache first")
     parser.add_argument("--real-log", type=Path, help="instead of --real: read the real build's figures from this "
                         "`python -m index build` log")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
@@ -393,8 +395,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[real] {message}", flush=True)
 
         materialise(plan, run.library, args.seed)
+        for seed in args.real_seed_cache:
+            log(f"cache: {seed_cache(run.cache, seed)} vectors copied from {seed} into {run.cache}")
         runs[REAL] = run_size(run, plan, args, log)
-        runs[REAL]["notes"].append("built with a cache of its own, empty at the start: every passage embedded fresh")
+        build = runs[REAL]["build"]
+        runs[REAL]["notes"].append(
+            "built with a cache of its own: " + (
+                "every passage embedded fresh" if not build["from_cache"] else
+                f"{build['embedded_fresh']} passages embedded fresh, {build['from_cache']} already in it "
+                "(vectors of an earlier, interrupted build of the same reports, --real-seed-cache)"))
         print(f"cache: {seed_cache(cache, run.cache)} vectors of the real build copied into {cache}", flush=True)
 
     setup = describe_setup(args, settings, cache, bundled, real)
