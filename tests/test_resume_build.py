@@ -81,9 +81,7 @@ def test_a_refused_batch_is_not_tried_again(server):
 
 
 def test_an_index_build_sends_parallel_requests_and_stores_each_text_with_its_own_vector(tmp_path, server):
-    from index.chunk_vectors import pooled_vector, pooling_plan
     from index.components import open_index
-    from index.pipeline import sentence_records
     from index.settings import IndexSettings
 
     server.delay = 0.05
@@ -96,15 +94,10 @@ def test_an_index_build_sends_parallel_requests_and_stores_each_text_with_its_ow
 
     assert [r.status for r in report.results] == ["added"]
     assert server.max_in_flight > 1
-    doc = index.indexer.prepare([data]).documents[0].doc
-    sentences = index.store.sentences.vectors_of(DOCS[0], index.store.manifest())
-    assert sentences and same_vectors(list(sentences.values()), [vector(text) for _, text in sentences])
-    # each chunk's vector is pooled from its sentences' and title's (index/chunk_vectors.py)
-    plan = pooling_plan(doc.chunks, sentence_records(doc))
     stored = index.store.embeddings_of(DOCS[0])
-    assert len(stored) == len(doc.chunks)
-    assert same_vectors([stored[c.id] for c in doc.chunks],
-                        [pooled_vector(plan[c.id], {t: vector(t) for t, _ in plan[c.id]}) for c in doc.chunks])
+    chunks = index.indexer.prepare([data]).documents[0].doc.chunks
+    assert len(stored) == len(chunks)
+    assert same_vectors([stored[c.id] for c in chunks], [vector(c.embed_text) for c in chunks])
 
 
 # --- kill -9 mid-build, then resume -------------------------------------------------------------

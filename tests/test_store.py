@@ -85,7 +85,7 @@ def test_editing_one_paragraph_replaces_only_that_documents_changed_chunks(data,
     economy_after = ids_of(index.store, "economy.txt")
     changed = set(economy_after) - set(economy_before)
     assert len(changed) == 1
-    assert statuses(report) == {"culture.md": ("unchanged", 0), "economy.txt": ("updated", 1)}  # its sentence alone
+    assert statuses(report) == {"culture.md": ("unchanged", 0), "economy.txt": ("updated", 2)}  # the chunk and its sentence
     assert ids_of(index.store, "culture.md") == culture_before
     assert set(economy_before) - set(economy_after) == {economy_before[1]}
     assert [i for i in economy_after if i not in changed] == [i for i in economy_before if i != economy_before[1]]
@@ -233,7 +233,7 @@ def test_the_collection_uses_cosine_distance(data, make_index):
     index.indexer.build([data])
     chunk = index.store.chunks_where({"doc_id": "culture.md"})[0]
 
-    hit = index.store.query(index.store.embeddings_of("culture.md")[chunk.id], k=1)[0]
+    hit = index.store.query(index.embeddings.embed_documents([chunk.embed_text])[0], k=1)[0]
 
     assert hit.id == chunk.id and hit.score == pytest.approx(1.0, abs=1e-4)
 
@@ -256,8 +256,8 @@ def cli_env(tmp_path, data) -> dict[str, str]:
 def test_the_cli_builds_lists_and_removes(cli_env, data):
     built = run_cli("build", env=cli_env)
     assert built.returncode == 0, built.stderr
-    assert "added     culture.md: 1 chunks, 3 embedded, 0 reused" in built.stdout
-    assert "added     economy.txt: 4 chunks, 13 embedded, 0 reused" in built.stdout
+    assert "added     culture.md: 1 chunks, 4 embedded, 0 reused" in built.stdout
+    assert "added     economy.txt: 4 chunks, 17 embedded, 0 reused" in built.stdout
     assert "index holds 5 chunks" in built.stdout
 
     again = run_cli("build", env=cli_env)
@@ -385,16 +385,14 @@ def test_a_document_whose_write_stopped_midway_is_absent_and_the_next_build_inde
     with pytest.raises(ConnectionError):
         index.indexer.build([data / "long.txt"])
 
-    # two batches of two texts came back: the first chunk's two sentences and title, so that chunk
-    # was written; then the server went away
-    assert index.store.stored_count() == 1
+    assert index.store.stored_count() == 4  # two batches written, then the server went away
     assert index.store.count() == 0 and index.store.documents() == [] and index.store.doc_hash("long.txt") is None
     assert index.keywords.search("稳步推进", k=3) == []
     fixed = make_index(embedding_batch_size=2, chunk_max_chars=40)
     assert fixed.store.stored_count() == 0  # rolled back on open
     report = fixed.indexer.build([data / "long.txt"])
     expected = len(fixed.indexer.prepare([data / "long.txt"]).documents[0].doc.chunks)
-    # the four texts embedded before the failure come from the cache
+    # the four chunks embedded before the failure come from the cache
     assert statuses(report) == {"long.txt": ("added", texts_of(fixed, data / "long.txt") - 4)} and expected > 4
     assert fixed.store.count() == fixed.store.stored_count() == expected
     assert [d["chunks"] for d in fixed.store.documents()] == [expected]
