@@ -34,16 +34,30 @@ class TermWeights:
         self._revision: int | None = None
         self._size = 0
         self._idf: dict[str, float] = {}
+        self._df: dict[str, int] = {}
         self._composed: dict[str, re.Pattern[str] | None] = {}  # term -> its words found apart, or None
 
     def idf(self, term: str) -> float:
         revision = self.keywords.revision()
         if revision != self._revision:
-            self._revision, self._size, self._idf = revision, self.keywords.size(), {}
+            self._revision, self._size, self._idf, self._df = revision, self.keywords.size(), {}, {}
         if term not in self._idf:
             df = self.keywords.document_frequency([term, *self._variants(term)])
+            self._df[term] = df
             self._idf[term] = math.log(1 + (self._size + 1) / (df + 0.5))
         return self._idf[term]
+
+    def known_share(self, info: QuestionInfo) -> float:
+        """Weighted share (0..1) of the question's terms that some indexed passage contains: what keyword
+        search can match at all. Everyday wording ("骗子电话") leaves most of the weight on words no
+        report uses. 1 for a question without terms."""
+        total = known = 0.0
+        for term in info.terms:
+            w = self.weight(term, info.term_kinds.get(term, "x"))
+            total += w
+            if self._df.get(term, 0) > 0:
+                known += w
+        return known / total if total else 1.0
 
     def weight(self, term: str, kind: str) -> float:
         return self.idf(term) * kind_weight(kind)

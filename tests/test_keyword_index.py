@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.evidence import TermWeights
+from bot.query import QuestionInfo
 from bot.glossary import Glossary
 from index.components import keywords_path, open_index
 from index.keyword import KeywordTable, quoted
@@ -179,6 +180,38 @@ def test_a_rare_term_weighs_more_than_a_common_one_and_an_absent_one_most(built)
     assert weights.idf("上半年") < weights.idf("民宿") < weights.idf("隧道")
     assert built.keywords.document_frequency(["上半年"]) == 3  # the section path counts too
     assert built.keywords.size() == 5
+
+
+def asked(*terms: str) -> QuestionInfo:
+    return QuestionInfo(text="".join(terms), tokens=list(terms), terms=list(terms),
+                        term_kinds={t: "n" for t in terms}, phase="", broad=False, asks_quantity=False,
+                        asks_how=False)
+
+
+def test_the_known_share_is_the_weight_of_the_question_terms_some_passage_holds(built):
+    weights = TermWeights(built.keywords)
+
+    assert weights.known_share(asked("民宿", "上半年")) == 1.0
+    assert weights.known_share(asked("隧道", "缆车")) == 0.0
+    mixed = weights.known_share(asked("民宿", "隧道"))
+    # the absent word weighs more (its idf is the highest), so it holds more than half the weight
+    assert 0.0 < mixed < 0.5
+    assert weights.known_share(asked()) == 1.0
+
+
+def test_keyword_ranks_count_in_the_fusion_by_the_weight_given(built, fake_embeddings):
+    from bot.stages.retrieve import HybridSearch
+
+    search = HybridSearch(built.store, built.keywords, fake_embeddings)
+    full, half, none = ({h.chunk.id: h for h in search.search_with_baseline("民宿", keyword_weight=w)[0]}
+                        for w in (1.0, 0.5, 0.0))
+    matched = [chunk_id for chunk_id, hit in full.items() if hit.keyword > 0]
+
+    assert matched
+    for chunk_id in matched:
+        keyword_part = full[chunk_id].score - none[chunk_id].score
+        assert keyword_part > 0
+        assert half[chunk_id].score - none[chunk_id].score == pytest.approx(keyword_part / 2)
 
 
 def test_a_term_counts_the_chunks_of_its_glossary_variants_too(built):

@@ -73,9 +73,10 @@ class HybridSearch:
         return self.search_with_baseline(query, scope, k, query_vector)[0]
 
     def search_with_baseline(self, query: str, scope: Scope = Scope(), k: int | None = None,
-                             query_vector: list[float] | None = None) -> tuple[list[Hit], float]:
+                             query_vector: list[float] | None = None,
+                             keyword_weight: float = 1.0) -> tuple[list[Hit], float]:
         """Three rankings fused by reciprocal rank: chunk vectors, sentence vectors (a chunk ranks by its
-        closest sentence) and keywords. Also the mean similarity of the nearest sentences: this
+        closest sentence) and keywords (their ranks weighed by ``keyword_weight``). Also the mean similarity of the nearest sentences: this
         model's cosines crowd together, so a match means something only against that baseline."""
         k = k or self.candidates_k
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
@@ -91,7 +92,7 @@ class HybridSearch:
             hit.dense = chunk.score
         for rank, chunk in enumerate(keyword):
             hit = fused.setdefault(chunk.id, Hit(chunk, 0.0, 0.0, 0.0))
-            hit.score += 1.0 / (RRF_K + rank + 1)
+            hit.score += keyword_weight / (RRF_K + rank + 1)
             hit.keyword = chunk.score
         by_sentence, baseline = self._by_sentence(vector, where)
         for rank, chunk in enumerate(by_sentence):
@@ -130,7 +131,12 @@ class Retriever:
         return found
 
     def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
-        hits, baseline = self.search.search_with_baseline(asked.text, scope, query_vector=vector)
+        # Keyword search matches only the words the reports use; when most of the question's weight is
+        # in everyday words no report contains, its ranking rests on the leftovers ("管", "政府") and
+        # gets a say in the fusion only in proportion to what it can match.
+        keyword_weight = 1.0 if asked.info.english else self.weights.known_share(asked.info)
+        hits, baseline = self.search.search_with_baseline(asked.text, scope, query_vector=vector,
+                                                          keyword_weight=keyword_weight)
         similarity = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
