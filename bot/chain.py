@@ -16,7 +16,7 @@ from bot.stages.extract import Extractor
 from bot.stages.gate import EvidenceGate, GateModel, fitted_for
 from bot.stages.plan import Planner
 from bot.stages.retrieve import RerankWeights, Retriever
-from bot.query import without_terms
+from bot.query import without_terms, without_words
 from bot.smalltalk import is_smalltalk, reply_to_smalltalk
 from bot.suggestions import example_questions, suggest_followups
 from bot.stages.group import findings_by_report
@@ -113,7 +113,8 @@ class Bot:
         asked = self.reader.understand(text, messages)
         timer.lap("rewrite")
         reading = self.scopes.read(asked.text, asked.info.phase, messages, docs)
-        asked = replace(asked, info=without_terms(asked.info, reading.words))
+        asked = replace(asked, info=without_terms(asked.info, reading.words),
+                        searched=without_words(asked.text, reading.words))
         scope = reading.scope
         found = self.retriever.retrieve(asked, scope, lambda raw: self.gate.judge(asked.info, raw).passes)
         timer.lap("retrieve")

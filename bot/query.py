@@ -154,6 +154,16 @@ def ordinal_reference(question: str) -> int | None:
     return cn_to_int(value) or None
 
 
+def without_words(text: str, words: tuple[str, ...]) -> str:
+    """The question with the words that said where to look removed, for searching inside the reports they
+    chose: "丽水2023年粮食生产怎么样" looks for 粮食生产, not for every passage about 丽水 in 2023.
+    The text itself when nothing would be left."""
+    kept = text
+    for word in sorted(words, key=len, reverse=True):
+        kept = kept.replace(word, "")
+    return kept if re.search(r"\w", kept) else text
+
+
 def without_terms(info: QuestionInfo, words: tuple[str, ...]) -> QuestionInfo:
     """The question with the terms that only said where to look ("丽水", "2023年") dropped: they chose
     the report, and a passage need not repeat them to answer."""

@@ -214,6 +214,17 @@ def test_keyword_ranks_count_in_the_fusion_by_the_weight_given(built, fake_embed
         assert half[chunk_id].score - none[chunk_id].score == pytest.approx(keyword_part / 2)
 
 
+def test_keyword_search_looks_for_the_keyword_query_when_given(built, fake_embeddings):
+    from bot.stages.retrieve import HybridSearch
+
+    search = HybridSearch(built.store, built.keywords, fake_embeddings)
+    by_text = search.search_with_baseline("上半年民宿")[0]
+    by_terms = search.search_with_baseline("上半年民宿", keyword_query="民宿")[0]
+
+    assert any(h.keyword > 0 and "民宿" not in h.chunk.text for h in by_text)  # 上半年 alone matched
+    assert all("民宿" in h.chunk.text for h in by_terms if h.keyword > 0)
+
+
 def test_a_term_counts_the_chunks_of_its_glossary_variants_too(built):
     plain = TermWeights(built.keywords)
     with_glossary = TermWeights(built.keywords, Glossary.load("GDP 地区生产总值"))

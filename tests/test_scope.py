@@ -112,3 +112,21 @@ def _matches(where: dict | None, meta: ChunkMeta) -> bool:
         (op, arg), = test.items()
         return value in arg if op == "$in" else value not in arg
     return value == test
+
+
+def test_the_words_that_chose_the_report_are_not_searched_for(reader):
+    from bot.query import without_words
+
+    reading = reader.read("丽水2023年粮食生产怎么样", "", [])
+
+    assert reading.scope.docs == ("lishui-2024.txt",)
+    assert without_words("丽水2023年粮食生产怎么样", reading.words) == "粮食生产怎么样"
+    assert without_words("丽水2023年", reading.words) == "丽水2023年"  # nothing left: searched as typed
+
+
+def test_the_bot_searches_a_place_named_question_without_the_place(fake_library_bot):
+    turn = fake_library_bot.prepare("丽水去年生态环境保护做了什么？")
+
+    assert turn.scope.docs == ("lishui-2024.txt",)
+    assert turn.asked.text == "丽水去年生态环境保护做了什么？"
+    assert "丽水" not in turn.asked.search_text and "生态环境保护" in turn.asked.search_text

@@ -74,15 +74,17 @@ class HybridSearch:
 
     def search_with_baseline(self, query: str, scope: Scope = Scope(), k: int | None = None,
                              query_vector: list[float] | None = None,
-                             keyword_weight: float = 1.0) -> tuple[list[Hit], float]:
+                             keyword_weight: float = 1.0, keyword_query: str | None = None) -> tuple[list[Hit], float]:
         """Three rankings fused by reciprocal rank: chunk vectors, sentence vectors (a chunk ranks by its
-        closest sentence) and keywords (their ranks weighed by ``keyword_weight``). Also the mean similarity of the nearest sentences: this
+        closest sentence) and keywords (``keyword_query``, else the query; their ranks weighed by
+        ``keyword_weight``). Also the mean similarity of the nearest sentences: this
         model's cosines crowd together, so a match means something only against that baseline."""
         k = k or self.candidates_k
         vector = query_vector if query_vector is not None else self.embeddings.embed_query(query)
         where = scope.where()
         dense = self.store.query(vector, self.candidates_k, where=where)
-        keyword_query = self.glossary.expand(query) if self.glossary else query
+        keyword_query = keyword_query or query
+        keyword_query = self.glossary.expand(keyword_query) if self.glossary else keyword_query
         keyword = self.keywords.search(keyword_query, self.candidates_k, accept=lambda c: scope.accepts(c.meta),
                                        docs=scope.docs)
         fused: dict[str, Hit] = {}
@@ -121,7 +123,7 @@ class Retriever:
     def retrieve(self, asked: Question, scope: Scope, enough: Callable[[Retrieved], bool]) -> Retrieved:
         """Passages for the question within ``scope``; the same reports whole when ``enough`` says the
         asked phase has nothing on it."""
-        vector = self.embeddings.embed_query(asked.text)
+        vector = self.embeddings.embed_query(asked.search_text)
         # Unfiltered: the gate asks how far the best passage anywhere stands above the rest.
         nearest = [c.score for c in self.store.query(vector, NEAREST_K)] if asked.info.english else []
         found = self._find(asked, scope, vector, nearest)
@@ -135,8 +137,11 @@ class Retriever:
         # in everyday words no report contains, its ranking rests on the leftovers ("管", "政府") and
         # gets a say in the fusion only in proportion to what it can match.
         keyword_weight = 1.0 if asked.info.english else self.weights.known_share(asked.info)
-        hits, baseline = self.search.search_with_baseline(asked.text, scope, query_vector=vector,
-                                                          keyword_weight=keyword_weight)
+        # BM25 looks for the question's content terms: its time words ("去年") have chosen the part of
+        # the report already and would otherwise rank any passage that says 去年.
+        terms = " ".join(asked.info.terms) if asked.info.terms and not asked.info.english else None
+        hits, baseline = self.search.search_with_baseline(asked.search_text, scope, query_vector=vector,
+                                                          keyword_weight=keyword_weight, keyword_query=terms)
         similarity = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)

@@ -20,9 +20,14 @@ Condense = Callable[[str, list[dict]], str]  # (follow-up, history) -> a standal
 
 @dataclass(frozen=True)
 class Question:
-    text: str  # as searched: normalised, a follow-up rewritten to stand alone
+    text: str  # normalised, a follow-up rewritten to stand alone
     info: QuestionInfo
     history: list[dict]  # the conversation as clean text, capped
+    searched: str = ""  # what retrieval embeds and matches: the text without the words that chose the reports
+
+    @property
+    def search_text(self) -> str:
+        return self.searched or self.text
 
 
 class QuestionReader:
