@@ -99,3 +99,11 @@ def test_a_near_miss_says_the_detail_is_missing_then_shows_what_the_report_says(
     first, *rest = answer.answer.splitlines()
     assert first.startswith("《丽水市2024年政府工作报告》没有提到“") and not answer.refused
     assert "保租房" in "\n".join(rest) and answer.sources
+
+
+def test_a_review_told_in_unheaded_paragraphs_is_answered_from_the_paragraph_found(library_bot):
+    """顺平's review has no numbered sections: its paragraphs sit under the part heading itself."""
+    answer = library_bot.ask("顺平县去年防汛做了什么？")
+
+    assert "洪涝" in answer.answer
+    assert "100.6亿元" not in answer.answer  # the review's opening figures, not about floods

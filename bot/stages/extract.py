@@ -24,6 +24,10 @@ _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
 MEANING_WEIGHT = 0.5  # the closest sentence in meaning outweighs a sentence with one more shared word
 BROAD_MAX_SENTENCES = 8
 BROAD_MAX_CHARS = 600
+# Of a part told in unheaded paragraphs, the top hits' paragraphs are quoted: the first, and the others
+# whose closest sentence is about as close to the question (this model's cosines crowd within ~0.05).
+GATHERED_PARAGRAPHS = 3
+PARAGRAPH_MEANING_GAP = 0.01
 NARROW_MAX_SENTENCES = 2
 HOW_SENTENCE_COVERAGE = 0.75  # a sentence this close to a how-question says how by itself
 # A broad question focuses on the sentences about it when the section's title does not match it
@@ -103,7 +107,7 @@ class Extractor:
         if plan.route == "overview":
             return self._openings(plan.parts)
         if plan.route == "broad":
-            return self._broad(info, plan.sections)
+            return self._broad(info, plan.sections, found.hits)
         extract = self._narrow(info, found.hits, found.vector, found.sentence_similarity)
         if plan.route == "how" and not any(
                 self.weights.coverage(info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
@@ -146,14 +150,14 @@ class Extractor:
         chosen.sort(key=lambda s: s.key)
         return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
 
-    def _broad(self, info: QuestionInfo, sections: tuple[Section, ...]) -> Extract:
+    def _broad(self, info: QuestionInfo, sections: tuple[Section, ...], hits: list[Hit] = ()) -> Extract:
         """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
         chosen: list[Sentence] = []
         summarised: list[Section] = []
         for index, section in enumerate(sections):
-            chunks = self.store.chunks_where({"$and": [{"doc_id": section.doc_id}, {section.level: section.id}]})
+            chunks = self._chunks_of(section, hits)
             pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.meta.section_id == s.chunk.meta.topic_id)]
             # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
@@ -174,6 +178,18 @@ class Extractor:
         best = max(chosen, key=lambda s: s.score, default=None)
         withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
         return Extract(chosen, withheld, summarised)
+
+    def _chunks_of(self, section: Section, hits: list[Hit]) -> list[StoredChunk]:
+        """The section's chunks; for paragraphs that sit under a part heading itself (a review told in
+        unheaded paragraphs: "过去的一年，我们……"), only the paragraphs the search found, since the
+        "section" is then the whole part."""
+        if not section.numbered:
+            found = [h for h in hits[:GATHERED_PARAGRAPHS] if h.chunk.meta.doc_id == section.doc_id
+                     and getattr(h.chunk.meta, section.level) == section.id]
+            if found:
+                close = [h.chunk for h in found if h.sentence >= found[0].sentence - PARAGRAPH_MEANING_GAP]
+                return sorted(close, key=lambda c: c.meta.start)
+        return self.store.chunks_where({"$and": [{"doc_id": section.doc_id}, {section.level: section.id}]})
 
     def _is_about(self, info: QuestionInfo, section: Section) -> bool:
         return not section.numbered or self.weights.coverage(info, section.path.title) >= FOCUS_TITLE_COVERAGE
