@@ -297,3 +297,22 @@ def test_the_documents_listing_folds_each_report_and_names_it_by_title():
     assert "丽水市 · 2024年 · 文件 lishui-2024.txt · 3 个片段" in listing
     assert "<td>一、回顾 › （六）生态</td><td>2</td>" in listing
     assert documents_html([]) == '<p class="qa-docs-empty">索引中还没有文档。</p>'
+
+
+def test_the_chat_events_are_numbered_alike_with_and_without_the_admin_controls(report_bot, tmp_path):
+    """Behind a load balancer a page loaded from the writer may be answered by a reader: Gradio names
+    events by their number, so the chat's must not move with the admin controls of the 文档 tab."""
+    from web.auth import AdminGate
+    from web.documents import Library
+    from web.ui import build_ui
+
+    library = Library(report_bot.components, report_bot.settings)
+
+    def chat_events(gate) -> dict[str, int]:
+        demo = build_ui(report_bot, library, gate=gate, upload_root=tmp_path)
+        return {d.api_name: i for i, d in demo.fns.items() if d.api_name}
+
+    writer, reader = chat_events(AdminGate("a-token")), chat_events(AdminGate(None))
+    documents_tab_only = {"listing"}  # the reader's 文档 tab: a listing, no controls
+    assert "chat" in reader
+    assert {k: v for k, v in reader.items() if k not in documents_tab_only}.items() <= writer.items()

@@ -106,9 +106,14 @@ def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_ro
             with gr.Tabs(elem_id="qa-tabs"):
                 with gr.Tab("问答", elem_id="qa-chat-tab"):
                     chat.render_chat()
+                # The chat's events first: a page loaded from one process may be answered by another
+                # behind the load balancer, and only the 文档 tab's events differ between a process that
+                # holds the admin token and one that does not, so the chat's event numbers agree.
+                chat.wire(demo)
                 documents_tab(library, bot.settings, gate, upload_root, chat.chatbot, chat.docs,
                               lambda: report_choices(library))
-        chat.wire(demo)
+        if embed:
+            chat.wire(demo)
     return demo
 
 
