@@ -33,19 +33,21 @@ class TermWeights:
         self.glossary = glossary
         self._revision: int | None = None
         self._size = 0
-        self._idf: dict[str, float] = {}
         self._df: dict[str, int] = {}
         self._composed: dict[str, re.Pattern[str] | None] = {}  # term -> its words found apart, or None
 
-    def idf(self, term: str) -> float:
+    def document_frequency(self, term: str) -> int:
+        """Live chunks holding the term or one of its glossary variants; cached per store revision."""
         revision = self.keywords.revision()
         if revision != self._revision:
-            self._revision, self._size, self._idf, self._df = revision, self.keywords.size(), {}, {}
-        if term not in self._idf:
-            df = self.keywords.document_frequency([term, *self._variants(term)])
-            self._df[term] = df
-            self._idf[term] = math.log(1 + (self._size + 1) / (df + 0.5))
-        return self._idf[term]
+            self._revision, self._size, self._df = revision, self.keywords.size(), {}
+        if term not in self._df:
+            self._df[term] = self.keywords.document_frequency([term, *self._variants(term)])
+        return self._df[term]
+
+    def idf(self, term: str) -> float:
+        df = self.document_frequency(term)
+        return math.log(1 + (self._size + 1) / (df + 0.5))
 
     def known_share(self, info: QuestionInfo) -> float:
         """Weighted share (0..1) of the question's terms that some indexed passage contains: what keyword
@@ -55,7 +57,7 @@ class TermWeights:
         for term in info.terms:
             w = self.weight(term, info.term_kinds.get(term, "x"))
             total += w
-            if self._df.get(term, 0) > 0:
+            if self.document_frequency(term) > 0:
                 known += w
         return known / total if total else 1.0
 

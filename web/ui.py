@@ -99,6 +99,7 @@ def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_ro
         chat = ChatPage(bot, library, embed=embed, feedback=feedback)
         if embed:
             chat.render_embed()
+            chat.wire(demo)
         else:
             gr.HTML(f'<header id="qa-header"><h1>{TITLE}</h1><p>{SUBTITLE}</p></header>', padding=False,
                     elem_id="qa-header-box")
@@ -112,8 +113,6 @@ def build_ui(bot, library: Library, *, embed: bool = False, gate=None, upload_ro
                 chat.wire(demo)
                 documents_tab(library, bot.settings, gate, upload_root, chat.chatbot, chat.docs,
                               lambda: report_choices(library))
-        if embed:
-            chat.wire(demo)
     return demo
 
 
