@@ -41,8 +41,8 @@ KINDS = (
                re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)"), "人员姓名"),
     DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
-# "多少张床位", "几个项目": the unit counted in.
-_COUNT = re.compile(r"(?:多少|几)(个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
+# "多少张床位", "几个项目": the unit counted in. "那几条河", "好几个" point or say "several": they ask no count.
+_COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
 
 
 def asked_kinds(question: str) -> list[DetailKind]:

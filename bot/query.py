@@ -21,14 +21,14 @@ _BROAD = re.compile(
     r"哪些|具体(介绍|说说|讲讲)|详细(介绍|说说|讲讲)|展开(说说|讲讲)|还要做什么|要做什么|(工作|计划|安排)(是什么|呢)|what (are|is|were|was)|how",
     re.IGNORECASE)
 _HOW = re.compile(r"怎么|如何|怎样|采取了?哪些|通过什么")
-_QUANTITY = re.compile(r"多少|几[个件户次人项家栋条万亿名所座套张台]|数量|规模|多大|比例|比率|占比|率是|率为|"
+_QUANTITY = re.compile(r"多少|(?<![这那好前近])几[个件户次人项家栋条万亿名所座套张台]|数量|规模|多大|比例|比率|占比|率是|率为|"
                        r"金额|总额|产值|how (many|much)|number of|amount", re.IGNORECASE)
 # Words that carry no topic: question frames and generic verbs (used to spot elliptical follow-ups).
 GENERIC_WORDS = frozenset(
     "做 做了 干 干了 还要 还 要 需要 需 有 有没有 没有 是 是不是 呢 吗 吧 那 那么 那下 还有 另外 再 又 具体 说 说说 讲讲 "
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
-    "取得 存在 一共 总共 合计 共计".split()) | TIME_TOKENS
+    "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -81,6 +81,11 @@ class QuestionInfo:
 
 
 _YEAR = re.compile(r"^\d{2,4}$")
+# Parts of speech that frame a question rather than name its topic: pronouns ("有人", "之类"),
+# conjunctions ("不管", "可不可以"), adverbs ("已经", "大概"), localisers ("以后"), modal particles.
+_FRAME_KINDS = {"r", "c", "d", "f", "y", "e", "o", "u", "uj", "ul", "uz", "ug", "uv", "ud"}
+# "A不A" / "A没A" asks yes or no ("受不受", "能不能", "会不会"); "不能", "不会" only negate a modal.
+_A_NOT_A = re.compile(r"^(\w{1,2})[不没]\1$|^[不没](?:能|会|可以|是|行|要|用)$")
 
 
 def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
@@ -95,6 +100,8 @@ def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
             continue
         if len(token) == 1 and not token.isdigit():
             continue  # single characters are too ambiguous to count as evidence
+        if kind in _FRAME_KINDS or _A_NOT_A.match(token):
+            continue  # "有人管吗", "管不管", "受不受重视": how the question is asked, not what about
         if kind == "m" and not any(ch.isdigit() for ch in token):
             continue  # "几个", "一家", "两项": counting words, not topics
         if _is_generic_compound(token):

@@ -24,7 +24,7 @@ from bot.stages.retrieve import Retrieved
 GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
 FITTED_PATH = Path(__file__).resolve().parent.parent / "fitted_weights.json"
 SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement", "sentence_margin",
-           "detail_missing", "missing_chars", "missing_fixed")
+           "detail_missing", "missing_chars", "missing_fixed", "figure_unnamed", "unmatched")
 # Terms no paraphrase can replace: a year, a name, a code like "5G".
 _FIXED_KINDS = {"year", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg"}
 DETAIL_SENTENCES = 4  # the sentences closest in meaning, searched for the kind of detail asked
@@ -114,6 +114,12 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
         "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found)) else 0.0,
         "missing_chars": missing_characters(missing, text),
+        # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
+        # 常住人口, however close they are in meaning.
+        "figure_unnamed": 1.0 if info.asks_quantity and any(_is_thing(info.term_kinds.get(t, "x")) for t in missing)
+        else 0.0,
+        # Not one of the question's words in the passages: the answer would rest on meaning alone.
+        "unmatched": 1.0 if info.terms and len(missing) == len(info.terms) else 0.0,
         "missing_fixed": 1.0 if any(info.term_kinds.get(t) in _FIXED_KINDS or any(c.isdigit() for c in t)
                                     for t in missing) else 0.0,
         "sentence": best_sentence,
@@ -153,6 +159,11 @@ class EvidenceGate:
             return Evidence(probability, True, "answer", signals)
         partial = bool(missing) and signals["coverage"] >= self.model.partial_coverage
         return Evidence(probability, False, "partial" if partial else "refuse", signals, missing)
+
+
+def _is_thing(kind: str) -> bool:
+    """A part of speech that names what a figure could count: nouns, noun-like verbs, set phrases."""
+    return kind.startswith("n") or kind in ("vn", "l", "j", "i", "eng")
 
 
 def _only(info: QuestionInfo, term: str) -> QuestionInfo:
