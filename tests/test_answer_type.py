@@ -22,6 +22,21 @@ from bot.answer_type import missing_detail
     ("县长叫什么名字？", ["县政府班子加强自身建设。"], "人员姓名"),
     ("热线电话是多少？", ["开通12345政务服务热线。"], None),
     ("生态环境怎么治理？", ["开展春风春绿活动。"], None),  # asks for no kind of detail
+    ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count
+    ("好几条路都在修吗？", ["改造提升城区道路。"], None),  # "好几条" is "several"
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
+
+
+@pytest.mark.parametrize("question, terms", [
+    ("小区停车难的问题有人管吗？", ["小区", "停车难", "问题"]),  # 有人: a pronoun frames the question
+    ("菜市场的卫生受不受重视？", ["菜市场", "卫生", "重视"]),  # 受不受: an A-not-A yes/no form
+    ("夜市以后能不能开到很晚？", ["夜市", "开到"]),  # 以后, 能不能, 很: frame, not topic
+    ("已经建成多少个充电站？", ["建成", "充电站"]),  # 已经: an adverb
+])
+def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
+    from bot.query import analyse
+    from index.keyword import Tokenizer
+
+    assert analyse(question, Tokenizer()).terms == terms

@@ -25,3 +25,17 @@ def test_the_same_model_behind_an_embeddings_server_gets_the_same_weights(tmp_pa
 def test_another_model_falls_back_to_the_lexical_weights(tmp_path):
     assert fitted_for("openai:bge-small-zh", _weights(tmp_path)) == {"gate": "lexical"}
     assert fitted_for("test:hashed-bigrams-64", _weights(tmp_path)) == {"gate": "lexical"}
+
+
+def test_the_regularisation_is_chosen_by_cross_validation_from_the_grid():
+    import numpy as np
+
+    from bot.calibrate import L2_GRID, best_l2
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 3))
+    y = (x[:, 0] + 0.3 * rng.normal(size=120) > 0).astype(float)  # one signal decides, the others are noise
+    l2, scores = best_l2(x, y)
+
+    assert l2 in L2_GRID and set(scores) == set(L2_GRID)
+    assert scores[l2] == max(scores.values()) and scores[l2] > 0.8
