@@ -152,18 +152,22 @@ def test_nginx_spreads_the_json_api_over_both_processes(cluster):
 def test_nginx_keeps_each_browser_on_one_process_for_the_chat_page(cluster):
     offset = cluster.log_size()
 
-    first = httpx.get(f"{cluster.url('nginx')}/healthz")
+    first = httpx.get(f"{cluster.url('nginx')}/healthz?browser=new")  # no cookie yet
     handed_out = first.cookies.get("qa_node")
-    for key in [handed_out] + [f"browser-{i}" for i in range(12)]:
+    for _ in range(3):  # the same browser, now sending the cookie it was given
+        reply = httpx.get(f"{cluster.url('nginx')}/healthz?browser=new", cookies={"qa_node": handed_out})
+        assert reply.status_code == 200 and "qa_node" not in reply.cookies  # handed out once
+    for key in [f"browser-{i}" for i in range(12)]:
         for _ in range(3):
             reply = httpx.get(f"{cluster.url('nginx')}/healthz?browser={key}", cookies={"qa_node": key})
-            assert reply.status_code == 200 and "qa_node" not in reply.cookies  # handed out once
+            assert reply.status_code == 200 and "qa_node" not in reply.cookies
 
-    assert handed_out and re.fullmatch(r"[0-9a-f]{32}", handed_out)
+    assert handed_out == "127.0.0.1"  # the key the first request was placed by
     log = (cluster.state / "nginx" / "access.log").read_text()[offset:]
     by_browser: dict[str, set[str]] = {}
     for key, upstream in re.findall(r'"GET /healthz\?browser=(\S+) [^"]*" \d+ \d+ upstream=(\S+)', log):
         by_browser.setdefault(key, set()).add(upstream)
+    # the first request (keyed by address) and the later ones (by cookie) reach the same process
     assert len(by_browser) == 13 and all(len(apps) == 1 for apps in by_browser.values())
     assert len(set().union(*by_browser.values())) == 2  # different browsers land on both processes
 
