@@ -1,4 +1,4 @@
-"""python -m bot.calibrate FILE.jsonl... [--write] [--unscoped]
+"""python -m bot.calibrate FILE.jsonl... [--write] [--keep-rerank] [--unscoped]
 
 Fit, on the dev split of a labelled question bank only, the two things the bot weighs:
 - the evidence gate: a logistic model over the gate's signals (see bot.stages.gate), answerable items
@@ -8,7 +8,8 @@ Fit, on the dev split of a labelled question bank only, the two things the bot w
 - the rerank mix (see bot.stages.retrieve.RerankWeights): a grid search for the best MRR of the
   passages holding an item's markers.
 Both are then shown on the validation split. ``--write`` stores them in bot/fitted_weights.json under
-the embedding model's id.
+the embedding model's id; with ``--keep-rerank`` only the gate (a rerank mix that wins on the bank's MRR
+can still mis-rank what the bank does not ask, such as the suggested follow-ups: tests/test_suggestions.py).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.stages.gate import FITTED_PATH, SIGNALS
+from bot.stages.gate import FITTED_PATH, SIGNALS, fitted_for
 
 FOLDS = 5
 # Regularisation strengths tried; the one whose out-of-fold probabilities decide best on the dev split
@@ -224,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("files", type=Path, nargs="+")
     parser.add_argument("--write", action="store_true", help="store what was fitted in bot/fitted_weights.json")
+    parser.add_argument("--keep-rerank", action="store_true",
+                        help="with --write: store the gate only; the rerank mix stays as stored (the gate is "
+                             "fitted on the rankings it makes)")
     parser.add_argument("--unscoped", action="store_true", help="ask every item of the whole library")
     args = parser.parse_args(argv)
 
@@ -240,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     print(rerank_report)
     print(json.dumps({"gate": model, "rerank": rerank}, ensure_ascii=False))
     if args.write:
+        if args.keep_rerank:
+            rerank = fitted_for(bot.components.embeddings.model_id)["rerank"]
         write_model(model, rerank, bot.components.embeddings.model_id)
         print(f"written to {FITTED_PATH}")
     return 0
