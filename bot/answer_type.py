@@ -24,10 +24,11 @@ class DetailKind:
 
 
 KINDS = (
-    # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱") may be.
-    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)多少钱|价格|价钱|票价|收费标准|租金|利率|多少一[斤度个张次]"),
+    # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱", "赚多少钱")
+    # may be.
+    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)(?<!赚)(?<!挣)多少钱|价格|价钱|票价|收费标准|租金|利率|多少一[斤度个张次]"),
                re.compile(rf"\d[\d.]*元(?!.?亿)|免费|\d[\d.]*%|折"), "具体价格或费用"),
-    DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?)多少钱?"),
+    DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?|赚|挣)多少钱?"),
                re.compile(rf"{_NUMBER}{_MAGNITUDE}元"), "具体金额"),
     DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),
     DetailKind("date", re.compile(r"哪天|哪一天|几号|几月|哪个月|什么日子"),

@@ -101,6 +101,14 @@ def test_a_near_miss_says_the_detail_is_missing_then_shows_what_the_report_says(
     assert "保租房" in "\n".join(rest) and answer.sources
 
 
+def test_every_word_found_but_not_the_kind_of_detail_asked_is_partial_evidence(library_bot):
+    # 农家乐 is in the district report; how much they earn is not
+    answer = library_bot.ask("农家乐一年能赚多少钱？", docs=["district-report-2022-h1.txt"])
+    first, *rest = answer.answer.splitlines()
+    assert first == "《2022年上半年工作报告》没有提到“具体金额”。"
+    assert "农家乐" in "\n".join(rest) and answer.sources
+
+
 def test_a_review_told_in_unheaded_paragraphs_is_answered_from_the_paragraph_found(library_bot):
     """顺平's review has no numbered sections: its paragraphs sit under the part heading itself."""
     answer = library_bot.ask("顺平县去年防汛做了什么？")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from bot.answer_type import detail_missing
+from bot.answer_type import detail_missing, missing_detail
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.settings import Settings
@@ -157,8 +157,14 @@ class EvidenceGate:
             return Evidence(probability, False, "refuse", signals, missing)
         if probability >= self.model.threshold:
             return Evidence(probability, True, "answer", signals)
-        partial = bool(missing) and signals["coverage"] >= self.model.partial_coverage
-        return Evidence(probability, False, "partial" if partial else "refuse", signals, missing)
+        if signals["coverage"] < self.model.partial_coverage:
+            return Evidence(probability, False, "refuse", signals, missing)
+        if missing:
+            return Evidence(probability, False, "partial", signals, missing)
+        # Every word of the question is there, but not the kind of detail it asks (how much 农家乐 earn,
+        # and a passage on 农家乐 with no sum): the topic is present, the detail is not.
+        detail = missing_detail(info.text, closest_sentences(found))
+        return Evidence(probability, False, "partial" if detail else "refuse", signals, (detail,) if detail else ())
 
 
 def _is_thing(kind: str) -> bool:
