@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
 import re
 import sqlite3
 import threading
+import types
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable
@@ -60,6 +62,7 @@ class Tokenizer:
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
+        _load_dictionary_cache_in_one_read(jieba)
         self._jieba = jieba
         self._lock = threading.Lock()
         self._ready = False
@@ -77,6 +80,13 @@ class Tokenizer:
         self.warm_up()
         words = self._jieba.lcut_for_search(text.lower())
         return [w for w in (w.strip() for w in words) if w and _WORD.search(w) and w not in STOPWORDS]
+
+
+def _load_dictionary_cache_in_one_read(jieba_module: types.ModuleType) -> None:
+    """jieba loads its prefix-dictionary cache with ``marshal.load(file)``, which reads the 9 MB file
+    object by object (about 1 s at start-up); ``marshal.loads`` of the whole file takes 0.25 s. Same
+    file, same objects: only the read changes."""
+    jieba_module.marshal = types.SimpleNamespace(load=lambda file: marshal.loads(file.read()), dump=marshal.dump)
 
 
 def quoted(token: str) -> str:

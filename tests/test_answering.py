@@ -186,7 +186,7 @@ def test_bad_question_gets_a_clear_chinese_message(fake_report_bot, question, me
 def test_retriever_is_a_langchain_retriever(report_bot):
     from langchain_core.retrievers import BaseRetriever
 
-    from bot.stages.retrieve import HybridRetriever
+    from bot.stages.langchain_retriever import HybridRetriever
 
     retriever = HybridRetriever(search=report_bot.retriever.search, k=3)
     assert isinstance(retriever, BaseRetriever)

@@ -8,18 +8,13 @@ from typing import Callable
 
 import numpy as np
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.stages.scope import Scope
 from bot.stages.understand import Question
 from index.keyword import KeywordIndex
-from index.meta import encode_meta
 from index.sentence_vectors import TITLE
 from index.store import ChunkStore, StoredChunk
 
@@ -170,18 +165,3 @@ class Retriever:
         w = self.rerank
         return sorted(hits, key=lambda h: -(w.fused * h.score + w.sentence * h.sentence + w.title * h.title
                                             + w.coverage * h.coverage))
-
-
-class HybridRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever (for chains that want ``Document`` objects)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    search: HybridSearch
-    k: int = 5
-    phase: str = ""
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [Document(page_content=h.chunk.text, id=h.chunk.id,
-                         metadata={**encode_meta(h.chunk.meta), "score": h.score, "dense": h.dense,
-                                   "keyword": h.keyword})
-                for h in self.search.search(query, Scope(phase=self.phase), self.k)]
