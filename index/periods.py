@@ -55,6 +55,9 @@ _DONE_TIME_WORDS = ("去年", "过去一年", "上一年", "last year")
 _PLAN_TIME_WORDS = ("下一步", "下步", "接下来", "今后", "将来", "未来")
 # Verbs of doing vs. intending: they tell the phase only when no time word does.
 _DOING = re.compile(r"已经|做了|干了|完成了|取得了|开展了|实现了|落实了|推进了|did|done|achieved", re.IGNORECASE)
+# Asking how something is going or went ("治安好不好", "搞得怎么样", "有什么成效") asks for results: a plan
+# cannot be judged yet. Read as doing, so a question that also names a plan stays undecided.
+_ASSESSING = re.compile(r"怎么样|咋样|好不好|行不行|表现|成效|效果|进展|成绩|成果")
 # A bare "计划" counts only as a word of its own (so "三年行动计划" stays a name).
 _INTENDING = re.compile(r"还要|还将|将要|要做|要抓|打算|安排|规划|部署|\bplans?\b|\bwill\b", re.IGNORECASE)
 _INTENDING_WORDS = {"计划", "规划", "部署"}
@@ -166,7 +169,7 @@ def phase_of_question(question: str, tokens: list[str]) -> str:
     verbs of doing vs. intending only when none is named."""
     done, plan = bool(_NAMED_DONE.search(question)), bool(NAMED_PLAN.search(question))
     if not (done or plan):
-        done = bool(_DOING.search(question))
+        done = bool(_DOING.search(question) or _ASSESSING.search(question))
         plan = bool(_INTENDING.search(question)) or any(t in _INTENDING_WORDS for t in tokens)
     return (DONE if done else PLAN) if done != plan else ""
 

@@ -130,3 +130,19 @@ def test_the_bot_searches_a_place_named_question_without_the_place(fake_library_
     assert turn.scope.docs == ("lishui-2024.txt",)
     assert turn.asked.text == "丽水去年生态环境保护做了什么？"
     assert "丽水" not in turn.asked.search_text and "生态环境保护" in turn.asked.search_text
+
+
+@pytest.mark.parametrize("question, phase", [
+    ("街道卫生搞得怎么样？", "done"),  # how it is going: results
+    ("老旧小区改造有什么成效？", "done"),
+    ("防汛有什么进展和安排？", ""),  # results and plans both asked: neither narrows
+    ("下半年治安怎么样？", "plan"),  # a named time decides first
+    ("治安方面有什么打算？", "plan"),
+    ("治安工作的情况", ""),
+])
+def test_asking_how_something_is_going_asks_for_results(question, phase):
+    import jieba
+
+    from index.periods import phase_of_question
+
+    assert phase_of_question(question, jieba.lcut(question)) == phase
