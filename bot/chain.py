@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from bot.answer_type import missing_detail
 from bot.catalog import Catalog
+from bot.english import EnglishReader
 from bot.evidence import TermWeights
 from bot.glossary import Glossary
 from bot.settings import Settings
@@ -39,14 +40,16 @@ class Bot:
         glossary = glossary or Glossary.load()
         store, keywords, embeddings = components.store, components.keywords, components.embeddings
         weights = TermWeights(keywords, glossary)
-        self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None)
+        self.catalog = Catalog(store)
+        english = EnglishReader(keywords.tokenizer.frequency,
+                                lambda: [name for report in self.catalog.reports() for name in report.place_names])
+        self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None, english)
         rerank = RerankWeights(**fitted_for(embeddings.model_id)["rerank"])
         self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary, rerank)
         self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)
         self.writer = Writer()
-        self.catalog = Catalog(store)
         self.scopes = ScopeReader(self.catalog)
         self._example_cache: tuple[int, list[str]] | None = None
 

@@ -16,6 +16,12 @@ _SEMI_KINDS = {"vn", "b", "an", "m"}
 COMPOSED_GAP = 4  # characters allowed between the words of a compound term found apart
 
 
+def names_a_thing(kind: str) -> bool:
+    """A part of speech that names what a question is about or a figure could count: nouns of every
+    kind, noun-like verbs ("建设" as in 新区建设), set phrases and abbreviations."""
+    return kind in _NOUN_KINDS or kind.startswith("n") or kind == "vn"
+
+
 def kind_weight(kind: str) -> float:
     if kind in _NOUN_KINDS:
         return 1.0

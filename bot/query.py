@@ -78,6 +78,7 @@ class QuestionInfo:
     asks_quantity: bool
     asks_how: bool  # "怎么/如何 + verb": measures, answered from the section when no sentence says it all
     english: bool = False
+    translated: bool = False  # an English question read as the Chinese words a dictionary gives for it
 
 
 _YEAR = re.compile(r"^\d{2,4}$")

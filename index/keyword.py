@@ -76,6 +76,11 @@ class Tokenizer:
                 jieba.posseg.lcut("预热")
                 self._ready = True
 
+    def frequency(self, word: str) -> int:
+        """How often jieba's dictionary has seen the word (0: not a word it knows)."""
+        self.warm_up()
+        return self._jieba.dt.FREQ.get(word, 0)
+
     def tokens(self, text: str) -> list[str]:
         self.warm_up()
         words = self._jieba.lcut_for_search(text.lower())

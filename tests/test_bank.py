@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "bank"
 DATA = ROOT / "data"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
-CATEGORIES = {"plain", "paraphrase", "masked", "followup", "phase", "near-miss", "out-of-scope", "scoped", "across"}
+CATEGORIES = {"plain", "paraphrase", "masked", "followup", "phase", "near-miss", "out-of-scope", "scoped", "across",
+              "english"}
 KIND_OF_CATEGORY = {"paraphrase": "paraphrase", "masked": "masked", "followup": "multiturn",
-                    "near-miss": "refuse", "out-of-scope": "refuse"}
+                    "near-miss": "refuse", "out-of-scope": "refuse", "english": "variant"}
 REPORTS = ("district-report-2022-h1", "lishui-2024", "shunping-2024")
 PLACE_OF_REPORT = {"lishui-2024.txt": "丽水", "shunping-2024.txt": "顺平"}
 

@@ -115,3 +115,16 @@ def test_a_review_told_in_unheaded_paragraphs_is_answered_from_the_paragraph_fou
 
     assert "洪涝" in answer.answer
     assert "100.6亿元" not in answer.answer  # the review's opening figures, not about floods
+
+
+def test_an_english_question_is_read_in_chinese_and_keeps_to_the_place_it_names(library_bot):
+    answer = library_bot.ask("What are Shunping's plans for education?")
+    assert not answer.refused
+    assert {s.doc for s in answer.sources} == {SHUNPING}
+    assert "《顺平县2024年政府工作报告》" in answer.answer and "教育" in answer.answer
+
+
+def test_an_english_question_none_of_whose_words_the_report_has_is_refused(library_bot):
+    answer = library_bot.ask("What will the weather be like in Shunping tomorrow?")
+    assert answer.refused
+    assert "《顺平县2024年政府工作报告》" in answer.answer

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.answer_type import detail_missing, missing_detail
-from bot.evidence import TermWeights
+from bot.evidence import TermWeights, names_a_thing
 from bot.query import QuestionInfo
 from bot.settings import Settings
 from bot.stages.retrieve import Retrieved
@@ -116,7 +116,7 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
         "missing_chars": missing_characters(missing, text),
         # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
         # 常住人口, however close they are in meaning.
-        "figure_unnamed": 1.0 if info.asks_quantity and any(_is_thing(info.term_kinds.get(t, "x")) for t in missing)
+        "figure_unnamed": 1.0 if info.asks_quantity and any(names_a_thing(info.term_kinds.get(t, "x")) for t in missing)
         else 0.0,
         # Not one of the question's words in the passages: the answer would rest on meaning alone.
         "unmatched": 1.0 if info.terms and len(missing) == len(info.terms) else 0.0,
@@ -155,6 +155,10 @@ class EvidenceGate:
             # A year no report in scope speaks for (those were taken as scope) and no passage names:
             # however close the passages are, they are about another year.
             return Evidence(probability, False, "refuse", signals, missing)
+        if info.translated and signals["unmatched"]:
+            # None of the dictionary's words for an English question is in the passages: what is left is
+            # closeness in meaning across languages, which this model does not tell from chance.
+            return Evidence(probability, False, "refuse", signals, missing)
         if probability >= self.model.threshold:
             return Evidence(probability, True, "answer", signals)
         if signals["coverage"] < self.model.partial_coverage:
@@ -165,11 +169,6 @@ class EvidenceGate:
         # and a passage on 农家乐 with no sum): the topic is present, the detail is not.
         detail = missing_detail(info.text, closest_sentences(found))
         return Evidence(probability, False, "partial" if detail else "refuse", signals, (detail,) if detail else ())
-
-
-def _is_thing(kind: str) -> bool:
-    """A part of speech that names what a figure could count: nouns, noun-like verbs, set phrases."""
-    return kind.startswith("n") or kind in ("vn", "l", "j", "i", "eng")
 
 
 def _only(info: QuestionInfo, term: str) -> QuestionInfo:

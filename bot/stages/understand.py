@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
+from bot.english import EnglishReader
 from bot.followup import resolve_followup
 from bot.llm import LLMUnavailable
 from bot.messages import normalise_history
-from bot.query import QuestionInfo, analyse, normalise_question
+from bot.query import QuestionInfo, analyse, is_english, normalise_question
 from bot.settings import Settings
 from bot.types import InputError
 from index.keyword import Tokenizer
@@ -31,10 +32,12 @@ class Question:
 
 
 class QuestionReader:
-    def __init__(self, settings: Settings, tokenizer: Tokenizer, condense: Condense | None = None):
+    def __init__(self, settings: Settings, tokenizer: Tokenizer, condense: Condense | None = None,
+                 english: EnglishReader | None = None):
         self.settings = settings
         self.tokenizer = tokenizer
         self.condense = condense  # an LLM's rewrite of follow-ups, preferred to the rule-based one
+        self.english = english  # English questions as Chinese words (None: searched by meaning alone)
 
     def read(self, question: object, history: list | None) -> tuple[str, list[dict]]:
         """The question and the history as clean text; raises InputError with a Chinese message."""
@@ -42,12 +45,17 @@ class QuestionReader:
         return text, normalise_history(history, self.settings.history_turns, self.settings.max_history_chars)
 
     def understand(self, text: str, history: list[dict]) -> Question:
+        chinese = self.english.to_chinese(text) if self.english is not None and is_english(text) else ""
+        if chinese:
+            # Read, searched and judged as the Chinese words a dictionary gives for it; kept as typed
+            # (and searched by meaning alone) when it knows none of them.
+            text = chinese
         info = analyse(text, self.tokenizer)
         if history:
             rewritten = self._rewrite(text, info, history)
             if rewritten != text:
                 text, info = rewritten, analyse(rewritten, self.tokenizer)
-        return Question(text, info, history)
+        return Question(text, replace(info, translated=bool(chinese)), history)
 
     def _rewrite(self, text: str, info: QuestionInfo, history: list[dict]) -> str:
         tokenize = lambda q: analyse(q, self.tokenizer).tokens  # noqa: E731
