@@ -140,7 +140,7 @@ def collect(bot, items: list[dict], scoped: bool) -> list[Example]:
     examples = []
     for item in items:
         if item.get("history") is None and _is_english(item["q"]):
-            continue  # English questions have their own margin rule
+            continue  # English questions: their Chinese words are a dictionary's, not a person's
         turn = bot.prepare(item["q"], item.get("history"), item_docs(item) if scoped else None)
         markers = item.get("markers") or []
         candidates = [({"fused": h.score, "sentence": h.sentence, "title": h.title, "coverage": h.coverage},

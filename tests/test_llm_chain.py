@@ -131,3 +131,15 @@ def test_a_failed_condense_falls_back_to_the_rule_based_rewrite(llm_bot, fake_ll
     assert re.search("下半年.*生态环境|生态环境.*下半年", answer.question)
     assert answer.answer == "下半年将继续推进生态环境整治[1]。"
     assert len(fake_llm.chat_requests) == 2
+
+
+def test_the_llm_is_asked_an_english_question_as_typed_though_it_was_searched_in_chinese(llm_bot, fake_llm):
+    question = "What are the plans for agriculture in the second half of the year?"
+    fake_llm.reply("下半年将发展高效农业[1]。")
+
+    answer = llm_bot.ask(question)
+
+    assert not answer.refused
+    [request] = fake_llm.chat_requests
+    assert question in request.last_user
+    assert any("农" in s.section for s in answer.sources)

@@ -25,6 +25,12 @@ class Question:
     info: QuestionInfo
     history: list[dict]  # the conversation as clean text, capped
     searched: str = ""  # what retrieval embeds and matches: the text without the words that chose the reports
+    typed: str = ""  # the question as typed, when ``text`` is what it was read as (an English question)
+
+    @property
+    def for_writer(self) -> str:
+        """What a writer (the LLM) is asked: the user's own question, standalone."""
+        return self.typed or self.text
 
     @property
     def search_text(self) -> str:
@@ -45,6 +51,7 @@ class QuestionReader:
         return text, normalise_history(history, self.settings.history_turns, self.settings.max_history_chars)
 
     def understand(self, text: str, history: list[dict]) -> Question:
+        typed = text
         chinese = self.english.to_chinese(text) if self.english is not None and is_english(text) else ""
         if chinese:
             # Read, searched and judged as the Chinese words a dictionary gives for it; kept as typed
@@ -55,7 +62,7 @@ class QuestionReader:
             rewritten = self._rewrite(text, info, history)
             if rewritten != text:
                 text, info = rewritten, analyse(rewritten, self.tokenizer)
-        return Question(text, replace(info, translated=bool(chinese)), history)
+        return Question(text, replace(info, translated=bool(chinese)), history, typed=typed if chinese else "")
 
     def _rewrite(self, text: str, info: QuestionInfo, history: list[dict]) -> str:
         tokenize = lambda q: analyse(q, self.tokenizer).tokens  # noqa: E731

@@ -22,7 +22,7 @@ def stream_llm_answer(llm: LLMAnswerer, asked: Question, quoted: Answer,
     guard = FigureGuard(quoted.sources)  # releases whole sentences with unsupported figures replaced
     shown = ""
     try:
-        for delta in llm.stream(asked.text, quoted.sources, asked.history):
+        for delta in llm.stream(asked.for_writer, quoted.sources, asked.history):
             if "first_token" not in timer.timings:
                 timer.lap("first_token")
             checked = guard.feed(delta)
