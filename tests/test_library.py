@@ -27,29 +27,29 @@ def _evaluate(bot, files: list[Path], split: str = "all"):
 @pytest.mark.slow
 def test_the_district_questions_meet_their_floors_on_the_library(library_bot):
     overall, failing = _evaluate(library_bot, [SHARED / "eval" / "dev.jsonl", SHARED / "eval" / "dev-paraphrase.jsonl"])
+    # When set: hit@3 0.93, accuracy 0.90, refusal precision 0.93 and recall 0.78 (14 of 18), masked 0.86.
+    # The floors leave two or three items of room: a few paraphrases sit at the gate threshold.
     assert overall["hit@3"] >= 0.9, failing
-    assert overall["accuracy"] >= 0.75, failing
-    # 0.69 when set (11 of 16 refusals right): a few paraphrases sit at the gate threshold, and which one
-    # crosses it moves with the third passage the gate reads.
-    assert overall["refusal_precision"] >= 0.65, failing
-    assert overall["refusal_recall"] >= 0.55, failing
+    assert overall["accuracy"] >= 0.85, failing
+    assert overall["refusal_precision"] >= 0.85, failing
+    assert overall["refusal_recall"] >= 0.7, failing
     assert overall["masked_honesty"] >= 0.85, failing
 
 
 @pytest.mark.slow
 def test_the_annual_report_questions_meet_their_floors_on_the_library(library_bot):
     overall, failing = _evaluate(library_bot, [SHARED / "eval" / "lishui-2024.jsonl", SHARED / "eval" / "shunping-2024.jsonl"])
-    assert overall["hit@3"] >= 0.8, failing
-    assert overall["accuracy"] >= 0.65, failing
+    assert overall["hit@3"] >= 0.85, failing  # 0.91 when set
+    assert overall["accuracy"] >= 0.75, failing  # 0.83 when set
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("split", ["dev", "validation"])
 def test_the_question_bank_meets_its_floors_on_both_splits(library_bot, split):
     overall, failing = _evaluate(library_bot, BANK, split)
-    assert overall["hit@3"] >= 0.86, failing
-    assert overall["accuracy"] >= 0.7, failing
-    assert overall["refusal_recall"] >= 0.6, failing
+    assert overall["hit@3"] >= 0.86, failing  # dev 0.88, validation 0.92 when set
+    assert overall["accuracy"] >= 0.74, failing  # dev 0.79, validation 0.78
+    assert overall["refusal_recall"] >= 0.7, failing  # dev 0.78, validation 0.89
 
 
 def test_a_place_named_without_its_suffix_is_answered_from_that_report_alone(library_bot):
