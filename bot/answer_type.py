@@ -26,8 +26,12 @@ class DetailKind:
 KINDS = (
     # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱", "赚多少钱")
     # may be.
-    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)(?<!赚)(?<!挣)多少钱|价格|价钱|票价|收费标准|租金|利率|多少一[斤度个张次]"),
-               re.compile(rf"\d[\d.]*元(?!.?亿)|免费|\d[\d.]*%|折"), "具体价格或费用"),
+    # A price is a sum of 元 (or free of charge); a rate is a share. Neither answers the other.
+    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)(?<!赚)(?<!挣)多少钱|价格|价钱|票价|收费标准|租金|"
+                                   r"多少一[斤度个张次]|[交收要花]钱吗|收费吗|收不收费|要不要钱"),
+               re.compile(r"\d[\d.]*元(?!.?亿)|免费|不收费|零收费"), "具体价格或费用"),
+    DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
+               "具体比率"),
     DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?|赚|挣)多少钱?"),
                re.compile(rf"{_NUMBER}{_MAGNITUDE}元"), "具体金额"),
     DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),
@@ -43,7 +47,7 @@ KINDS = (
     DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
 # "多少张床位", "几个项目": the unit counted in. "那几条河", "好几个" point or say "several": they ask no count.
-_COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
+_COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
 
 
 def asked_kinds(question: str) -> list[DetailKind]:
