@@ -37,7 +37,10 @@ KINDS = (
     DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),
     DetailKind("date", re.compile(r"哪天|哪一天|几号|几月|哪个月|什么日子"),
                re.compile(rf"{_NUMBER}月|{_NUMBER}日|{_NUMBER}号|月底|月初|春节|国庆"), "具体日期"),
-    DetailKind("when", re.compile(r"什么时候|何时|哪年|哪一年|多久|多长时间"),
+    # "哪年" wants a year; "什么时候" is answered by a date, a stage or "已建成" as well.
+    DetailKind("year", re.compile(r"哪年|哪一年|哪个年份"),
+               re.compile(r"(?:19|20)\d{2}\s*年|今年|明年|去年|当年|年底|年内|年初"), "具体年份"),
+    DetailKind("when", re.compile(r"什么时候|何时|多久|多长时间"),
                re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|建成|投用|开通|完成"),
                "具体时间"),
     DetailKind("place", re.compile(r"哪个(?:村|镇|乡|街|路|小区|社区|位置)|哪条(?:街|路)|建在哪|设在哪|在哪个地方|具体位置"),
