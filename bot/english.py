@@ -39,6 +39,10 @@ _NOTE = re.compile(r"\([^)]*\)")
 _ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]+)\)")
 _NUMBERED = re.compile(r"-\d+$")
 _NOT_LETTER = re.compile(r"[^a-z]")
+# What the Chinese words lose: "What are the plans…" asks for a list, "How did … fight …" for the measures;
+# "What is the target", "How many" ask for one thing.
+_BROAD = re.compile(r"\bwhat (?:are|were)\b|\bwhat\b.*\b(?:done|did|do)\b|\bhow (?:did|do|does|is|was|are|were|will|can)\b|"
+                    r"\b(?:list|overview|summary|summarise|summarize)\b", re.IGNORECASE)
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
 _NOT_A_GLOSS = re.compile(r"variant of|surname|used in|see also|abbr\. for|classifier|translation of|"
                           r"\((?:dialect|archaic|old|literary|Tw|Cantonese|slang)\)", re.IGNORECASE)
@@ -164,6 +168,11 @@ def _gloss_keys(gloss: str) -> list[str]:
     if "-" in plain:
         keys += [_NUMBERED.sub("", k) for k in keys]
     return [k for k in dict.fromkeys(keys) if k]
+
+
+def asks_broadly(question: str) -> bool:
+    """An English question asking for a list or an account rather than one fact."""
+    return bool(_BROAD.search(question))
 
 
 def _forms(word: str) -> list[str]:

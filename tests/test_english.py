@@ -72,3 +72,16 @@ def test_the_bundled_dictionary_reads_everyday_questions():
     assert reader.to_chinese("What are the plans for agriculture in the second half of the year?") == "什么 计划 农业 下半年"
     assert "天气" in reader.to_chinese("What is the weather today?")
     assert reader.to_chinese("How many tourists visited Lishui?").split() == ["多少", "游客", "访问", "丽水"]
+
+
+@pytest.mark.parametrize("question, broad", [
+    ("What are the plans for agriculture?", True),
+    ("How did the district fight the epidemic?", True),
+    ("What was done on ecological protection?", True),
+    ("What is the GDP growth target?", False),
+    ("How many tourists visited Lishui?", False),
+])
+def test_an_english_question_asking_for_a_list_or_an_account_is_broad(question, broad):
+    from bot.english import asks_broadly
+
+    assert asks_broadly(question) == broad

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from bot.english import EnglishReader
+from bot.english import EnglishReader, asks_broadly
 from bot.followup import resolve_followup
 from bot.llm import LLMUnavailable
 from bot.messages import normalise_history
@@ -62,7 +62,9 @@ class QuestionReader:
             rewritten = self._rewrite(text, info, history)
             if rewritten != text:
                 text, info = rewritten, analyse(rewritten, self.tokenizer)
-        return Question(text, replace(info, translated=bool(chinese)), history, typed=typed if chinese else "")
+        if chinese:
+            info = replace(info, translated=True, broad=info.broad or asks_broadly(typed))
+        return Question(text, info, history, typed=typed if chinese else "")
 
     def _rewrite(self, text: str, info: QuestionInfo, history: list[dict]) -> str:
         tokenize = lambda q: analyse(q, self.tokenizer).tokens  # noqa: E731
