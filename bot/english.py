@@ -33,7 +33,7 @@ STOPWORDS = frozenset(
     "can could would should shall may might must any some all much many more most so as into than then "
     "please tell me give know like such also just very really up out get got make made take took go going "
     "big large small there here now than good well better best nice great".split())
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d[\d.%]*[A-Za-z]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d[\d.%]*[A-Za-z]*|[\u4e00-\u9fff]+")  # Chinese kept as written
 _PHRASE_WORDS = 5  # the longest dictionary gloss matched as a phrase
 _NOTE = re.compile(r"\([^)]*\)")
 _ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]+)\)")
@@ -81,6 +81,8 @@ class EnglishReader:
 
     def _phrase(self, words: list[str], glosses: dict[str, str]) -> str:
         phrase = " ".join(words).lower()
+        if _is_chinese(phrase):
+            return phrase if len(words) == 1 else ""
         if phrase in FRAMES:
             return FRAMES[phrase]
         if len(words) > 1 and (words[0].lower() in STOPWORDS or words[0].lower() in FRAMES):

@@ -136,8 +136,13 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
         english=is_english(question))
 
 
+_MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)
+
+
 def is_english(question: str) -> bool:
-    """Mostly Latin letters: the report's words will not be in it."""
+    """Mostly Latin letters, not counting markup and links (a tag or a URL pasted into a Chinese
+    question does not make it English): the report's words will not be in it."""
+    question = _MARKUP.sub(" ", question)
     latin = sum(ch.isascii() and ch.isalpha() for ch in question)
     cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in question)
     return latin > 2 * cjk

@@ -85,3 +85,18 @@ def test_an_english_question_asking_for_a_list_or_an_account_is_broad(question, 
     from bot.english import asks_broadly
 
     assert asks_broadly(question) == broad
+
+
+def test_chinese_words_in_an_english_question_are_kept_as_written(reader):
+    assert reader.to_chinese("What about 垃圾分类 and agriculture?") == "什么 垃圾分类 农业"
+
+
+@pytest.mark.parametrize("question, english", [
+    ("What are the plans for agriculture?", True),
+    ("生态环境 <img src=x onerror=alert(1)> ![x](http://127.0.0.1:9/leak)", False),  # markup is not language
+    ("GDP增长了多少？", False),
+])
+def test_a_question_is_english_by_its_words_not_its_markup(question, english):
+    from bot.query import is_english
+
+    assert is_english(question) == english
