@@ -8,9 +8,10 @@ the year" -> 计划 农业 下半年), and is then read, searched and judged lik
 evidence gate refuses it when those words are not in the report.
 
 Each English word or phrase takes the most common Chinese word (by jieba's word frequencies) among the
-dictionary entries glossed exactly so. Words glossed only as verbs ("to fight") are left out: their
-translations are the least certain and would stand as missing terms. A capitalised word may be a place
-written in pinyin ("Lishui" -> 丽水).
+dictionary entries glossed exactly so, an entry's first senses before its last ("import": 进口, not
+寓意). A past tense ("signed") and a noun of activity ("vaccination") are read as their verb. A
+capitalised word may be a place written in pinyin ("Lishui" -> 丽水, the library's own place first).
+Question frames ("how many" -> 多少) and time words come from a short table (``FRAMES``).
 """
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ class EnglishReader:
         self._known_places = known_places  # the library's places: "Lishui" is 丽水 there, not the river 澧水
         self._lines = lines or bundled_dictionary
         self._lock = threading.Lock()
-        self._glosses: dict[str, str] | None = None  # gloss -> commonest Chinese word (non-verb senses)
-        self._verbs: dict[str, str] = {}  # "vaccinate" -> 接种: only for nouns made of verbs ("vaccination")
+        self._glosses: dict[str, str] | None = None  # gloss -> commonest Chinese word, any sense
+        self._verbs: dict[str, str] = {}  # verb senses alone ("sign" -> 签署), for past tenses and "-ation"
         self._places: dict[str, list[str]] = {}  # pinyin without tones ("lishui") -> proper nouns, commonest first
 
     def to_chinese(self, question: str) -> str:
