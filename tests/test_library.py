@@ -128,3 +128,10 @@ def test_an_english_question_none_of_whose_words_the_report_has_is_refused(libra
     answer = library_bot.ask("What will the weather be like in Shunping tomorrow?")
     assert answer.refused
     assert "《顺平县2024年政府工作报告》" in answer.answer
+
+
+def test_asked_how_the_lead_sentence_comes_with_what_was_done_after_it(library_bot):
+    answer = library_bot.ask("顺平县去年是怎么应对洪涝灾害的？")
+    assert not answer.refused
+    assert "沉着应对洪涝灾害" in answer.answer  # the paragraph's lead
+    assert "转移安置群众2745人" in answer.answer  # and the measures in the sentence after it

@@ -147,8 +147,24 @@ class Extractor:
             elsewhere = info.asks_quantity and other.chunk.meta.section_id != best.chunk.meta.section_id
             if other.score >= 0.8 * best.score and (adds_terms or elsewhere):
                 chosen.append(other)
+        if info.asks_how and len(chosen) == 1:
+            # Asked how, the closest sentence is often a paragraph's lead ("沉着应对洪涝灾害"), and what was
+            # done follows it.
+            following = self._following(best, candidates)
+            if following is not None and following not in chosen:
+                chosen.append(following)
         chosen.sort(key=lambda s: s.key)
         return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
+
+    def _following(self, sentence: Sentence, candidates: list[Sentence]) -> Sentence | None:
+        """The sentence after ``sentence`` in its section: in its chunk, else the section's next chunk."""
+        later = [s for s in candidates if s.chunk.id == sentence.chunk.id and s.key > sentence.key]
+        if later:
+            return min(later, key=lambda s: s.key)
+        meta = sentence.chunk.meta
+        after = self.store.chunks_where({"$and": [{"doc_id": meta.doc_id}, {"ordinal": meta.ordinal + 1}]})
+        nexts = [s for c in after if c.meta.section_id == meta.section_id for s in sentences_of(c)]
+        return nexts[0] if nexts else None
 
     def _broad(self, info: QuestionInfo, sections: tuple[Section, ...], hits: list[Hit] = ()) -> Extract:
         """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
