@@ -111,7 +111,9 @@ def _with_focus(focus: str, topic_question: str) -> str:
     """The earlier question narrowed to the new focus: "上半年环境保护做了什么？" + "执法方面呢？" →
     "上半年环境保护执法方面做了什么？"; the earlier topic stays as context for the search."""
     topic = topic_of(topic_question)
-    period = _PERIOD_WORDS.search(topic_question)
+    # A period in the focus ("那今年的目标呢？") replaces the earlier question's ("去年…").
+    period = _PERIOD_WORDS.search(focus) or _PERIOD_WORDS.search(topic_question)
+    focus = _PERIOD_WORDS.sub("", focus).strip("的 ") or focus
     tail = _QUESTION_TAIL.search(topic_question).group(0).strip() or "的情况怎么样？"
     tail = tail if tail.endswith(("？", "?")) else tail + "？"
     return f"{period.group(0) if period else ''}{topic}的{focus}方面{tail.removeprefix('的').removeprefix('得')}"

@@ -135,3 +135,13 @@ def test_asked_how_the_lead_sentence_comes_with_what_was_done_after_it(library_b
     assert not answer.refused
     assert "沉着应对洪涝灾害" in answer.answer  # the paragraph's lead
     assert "转移安置群众2745人" in answer.answer  # and the measures in the sentence after it
+
+
+def test_a_follow_up_naming_a_new_period_and_focus_asks_that_period(library_bot):
+    question = "丽水去年的生产总值增长了多少？"
+    first = library_bot.ask(question)
+    answer = library_bot.ask("那今年的目标呢？", [{"role": "user", "content": question},
+                                                {"role": "assistant", "content": first.answer}])
+    assert "去年" not in answer.question and "今年" in answer.question
+    assert {s.doc for s in answer.sources} == {LISHUI}
+    assert "生产总值增长6.5%左右" in answer.answer
