@@ -128,6 +128,7 @@ def test_an_english_question_none_of_whose_words_the_report_has_is_refused(libra
     answer = library_bot.ask("What will the weather be like in Shunping tomorrow?")
     assert answer.refused
     assert "《顺平县2024年政府工作报告》" in answer.answer
+    assert "“天气 明天”" in answer.answer  # what was not found, without the place that chose the report
 
 
 def test_asked_how_the_lead_sentence_comes_with_what_was_done_after_it(library_bot):

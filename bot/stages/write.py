@@ -287,8 +287,9 @@ def _searched_label(titles: Sequence[str]) -> str:
 
 def _focus(info: QuestionInfo) -> str:
     """The span of the question from its first to its last content term; a long question summarised,
-    not echoed back whole."""
-    span = _term_span(info)
+    not echoed back whole. An English question's reading is a list of dictionary words, not a sentence:
+    its terms alone (the place that chose the report is not what was missing)."""
+    span = " ".join(info.terms) if info.translated else _term_span(info)
     if len(span) <= FOCUS_MAX_CHARS:
         return span
     return summarise_for_refusal(info.text, FOCUS_MAX_CHARS, info.term_kinds)
