@@ -39,8 +39,8 @@ def test_the_district_questions_meet_their_floors_on_the_library(library_bot):
 @pytest.mark.slow
 def test_the_annual_report_questions_meet_their_floors_on_the_library(library_bot):
     overall, failing = _evaluate(library_bot, [SHARED / "eval" / "lishui-2024.jsonl", SHARED / "eval" / "shunping-2024.jsonl"])
-    assert overall["hit@3"] >= 0.85, failing  # 0.91 when set
-    assert overall["accuracy"] >= 0.75, failing  # 0.83 when set
+    assert overall["hit@3"] >= 0.9, failing  # 0.96 when set
+    assert overall["accuracy"] >= 0.85, failing  # 0.87 when set
 
 
 @pytest.mark.slow
@@ -146,3 +146,18 @@ def test_a_follow_up_naming_a_new_period_and_focus_asks_that_period(library_bot)
     assert "去年" not in answer.question and "今年" in answer.question
     assert {s.doc for s in answer.sources} == {LISHUI}
     assert "生产总值增长6.5%左右" in answer.answer
+
+
+def test_asked_how_a_year_went_overall_the_review_opens_with_its_summary(library_bot):
+    """丽水's review opens with the year's figures, before its numbered sections on each topic."""
+    answer = library_bot.ask("丽水去年经济总体情况如何？")
+    assert not answer.refused
+    assert "全市生产总值1964.44亿元" in answer.answer
+
+
+def test_a_review_without_numbered_sections_is_listed_by_its_paragraphs(library_bot):
+    """Nothing asked but a report and a year: the map of that part, here one line per paragraph."""
+    answer = library_bot.ask("顺平县去年情况怎么样？")
+    assert not answer.refused, answer.answer
+    assert "过去的一年，我们坚持稳字当头、稳中求进，经济运行回升向好" in answer.answer
+    assert "一、2023年工作回顾[2]" not in answer.answer  # a paragraph is named by its opening, not the part

@@ -237,15 +237,25 @@ class Extractor:
         return picked
 
     def _openings(self, parts: tuple[tuple[str, str], ...]) -> Extract:
-        """The opening sentence of each numbered section of the parts, in report order."""
+        """The opening sentence of each numbered section of the parts, in report order; of a part told in
+        unheaded paragraphs ("过去的一年，我们……"), of each paragraph."""
         firsts: dict[tuple[str, int], StoredChunk] = {}
-        for chunk in (c for doc_id in sorted({doc for doc, _ in parts}) for c in self.keywords.chunks_of(doc_id)):
-            meta = chunk.meta
-            if (meta.doc_id, meta.path.part) in parts and meta.path.within_part:
-                key = (meta.doc_id, meta.topic_id)
-                if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
-                    firsts[key] = chunk
-        chunks = sorted(firsts.values(), key=lambda c: (c.meta.doc_id, c.meta.ordinal))
+        paragraphs: dict[tuple[str, str], list[StoredChunk]] = {}
+        for doc_id in sorted({doc for doc, _ in parts}):
+            chunks = self.keywords.chunks_of(doc_id)
+            for previous, chunk in zip([None, *chunks], chunks):
+                meta = chunk.meta
+                if (meta.doc_id, meta.path.part) not in parts:
+                    continue
+                if meta.path.within_part:
+                    key = (meta.doc_id, meta.topic_id)
+                    if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
+                        firsts[key] = chunk
+                elif previous is None or previous.meta.end < meta.start:  # a chunk that starts a paragraph
+                    paragraphs.setdefault((meta.doc_id, meta.path.part), []).append(chunk)
+        sectioned = {(c.meta.doc_id, c.meta.path.part) for c in firsts.values()}
+        unheaded = [c for part, cs in paragraphs.items() if part not in sectioned for c in cs]
+        chunks = sorted([*firsts.values(), *unheaded], key=lambda c: (c.meta.doc_id, c.meta.ordinal))
         return Extract([Sentence(c.text.split("。", 1)[0] + "。", c, c.meta.start) for c in chunks], False)
 
     def _by_similarity(self, hits: list[Hit], query_vector: list[float]) -> Extract:

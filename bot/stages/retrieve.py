@@ -21,6 +21,7 @@ from index.store import ChunkStore, StoredChunk
 RRF_K = 60
 NEAREST_K = 10  # passages whose similarities the gate compares for English questions
 SCORED_K = 20  # fused candidates whose sentences and titles are compared with the question
+OPENING_HITS = 5  # how far down the ranking a part's opening paragraph is looked for
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,10 @@ class Retriever:
         similarity = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
-        return Retrieved(self._reranked(hits), vector, nearest, similarity, baseline)
+        ranked = self._reranked(hits)
+        if asked.info.asks_overall:
+            ranked = self._opening_first(ranked)
+        return Retrieved(ranked, vector, nearest, similarity, baseline)
 
     def _score_meaning(self, hits: list[Hit], vector: list[float]) -> dict[str, float]:
         """Each hit's closest sentence and its section path, compared with the question."""
@@ -158,6 +162,19 @@ class Retriever:
                 hit.sentence = max(hit.sentence, value)
                 sentences[match.text] = max(sentences.get(match.text, 0.0), value)
         return sentences
+
+    def _opening_first(self, hits: list[Hit]) -> list[Hit]:
+        """Asked how things went as a whole, a part's opening paragraph comes first when the search found
+        it: reports sum a year up there ("2023年是……全市生产总值……增长7.5%") before the sections on
+        each topic."""
+        for at, hit in enumerate(hits[:OPENING_HITS]):
+            meta = hit.chunk.meta
+            if not meta.path.part or meta.path.within_part or hit.coverage < hits[0].coverage:
+                continue  # a summary that says less of what was asked than the best passage does not lead
+            before = self.store.chunks_where({"$and": [{"doc_id": meta.doc_id}, {"ordinal": meta.ordinal - 1}]})
+            if not before or before[0].meta.path.part != meta.path.part or before[0].text.strip() == meta.path.part:
+                return [hit, *hits[:at], *hits[at + 1:]]
+        return hits
 
     def _reranked(self, hits: list[Hit]) -> list[Hit]:
         """Rank fusion alone cannot tell a passage that means what was asked from one that merely shares

@@ -251,8 +251,9 @@ def _overview_lines(extract: Extract, citations: Citations, who: str) -> list[st
     parts = list(dict.fromkeys(path.part for path in paths))
     lines = [f"{who}的“{'”“'.join(parts)}”部分共有 {len(paths)} 个方面："]
     for sentence, path in zip(extract.sentences, paths):
-        # The section, even when its text starts in an item.
-        lines.append(f"- {path.topic.title}[{citations.number(sentence)}]")
+        # The section, even when its text starts in an item; a paragraph without a heading by its opening.
+        label = path.topic.title if path.within_part else sentence.text.rstrip("。")
+        lines.append(f"- {label}[{citations.number(sentence)}]")
     return lines
 
 
