@@ -47,7 +47,10 @@ KINDS = (
                re.compile(rf"{_CJK}{{2,6}}(?:村|镇|乡|街道|大街|路|街|社区|小区)"), "具体地点"),
     DetailKind("person", re.compile(r"是谁|叫什么名字|哪位|谁是|谁负责"),
                re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)"), "人员姓名"),
-    DetailKind("contact", re.compile(r"电话|联系方式|号码|网址|邮箱"), re.compile(r"\d{5,}|www\.|@"), "联系方式"),
+    # The number to call, not a count of calls ("热线接了多少个电话").
+    DetailKind("contact", re.compile(r"电话(?:号码)?(?:是|为)?(?:多少|几号)(?![个次条通])|联系电话|联系方式|号码|网址|邮箱|"
+                                     r"(?:打|拨)(?:什么|哪个)电话"),
+               re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
 # "多少张床位", "几个项目": the unit counted in. "那几条河", "好几个" point or say "several": they ask no count.
 _COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
@@ -66,8 +69,13 @@ def counted_unit(question: str) -> str:
     return match.group(1)
 
 
+_UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米|通|起"
+
+
 def holds_count(unit: str, text: str) -> bool:
-    return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}{re.escape(unit)}", text))
+    # 个 is the everyday classifier for anything: "接了多少个" is answered by "接听**余条".
+    units = _UNITS if unit == "个" else re.escape(unit)
+    return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}(?:{units})", text))
 
 
 def missing_detail(question: str, texts: list[str]) -> str | None:

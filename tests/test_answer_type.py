@@ -31,6 +31,10 @@ from bot.answer_type import missing_detail
     ("建在哪个村？", ["在大悲村建设示范园。"], None),
     ("县长叫什么名字？", ["县政府班子加强自身建设。"], "人员姓名"),
     ("热线电话是多少？", ["开通12345政务服务热线。"], None),
+    ("服务团的联系电话是多少？", ["成立红领服务团。"], "联系方式"),
+    ("热线一共接了多少个电话？", ["开通12345政务服务热线。"], "具体数量"),  # a count of calls, not a number to call
+    ("热线一共接了多少个电话？", ["接听热线来电3200余个。"], None),
+    ("热线一共接了多少个电话？", ["接听热线**余条。"], None),  # 个 counts anything: 条 answers it
     ("生态环境怎么治理？", ["开展春风春绿活动。"], None),  # asks for no kind of detail
     ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count
     ("好几条路都在修吗？", ["改造提升城区道路。"], None),  # "好几条" is "several"
