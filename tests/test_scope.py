@@ -146,3 +146,22 @@ def test_asking_how_something_is_going_asks_for_results(question, phase):
     from index.periods import phase_of_question
 
     assert phase_of_question(question, jieba.lcut(question)) == phase
+
+
+def _hit(name: str, phase: str, sentence: float):
+    from bot.stages.retrieve import Hit
+    from index.store import StoredChunk
+
+    return Hit(StoredChunk(name, name, ChunkMeta("r.txt", phase=phase)), 0.03, 0.85, 0.0, sentence=sentence)
+
+
+@pytest.mark.parametrize("plan_sentence, done_sentence, first", [
+    (0.893, 0.891, "done"),  # a near tie: the phase the question asked about leads
+    (0.893, 0.870, "plan"),  # clearly closer: the other phase's passage keeps its place
+])
+def test_searched_whole_a_report_still_prefers_the_asked_phase_in_a_near_tie(plan_sentence, done_sentence, first):
+    from bot.stages.retrieve import Retriever
+
+    hits = [_hit("plan", "plan", plan_sentence), _hit("done", "done", done_sentence)]
+    ordered = Retriever._asked_phase_first(hits, Scope(("r.txt",), "done"))
+    assert ordered[0].chunk.id == first and len(ordered) == 2

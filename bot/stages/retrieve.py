@@ -21,6 +21,10 @@ from index.store import ChunkStore, StoredChunk
 RRF_K = 60
 NEAREST_K = 10  # passages whose similarities the gate compares for English questions
 SCORED_K = 20  # fused candidates whose sentences and titles are compared with the question
+# After widening to the whole report, a passage in the asked phase within this many and this close in
+# meaning to the best leads (this model's cosines crowd within ~0.05).
+PHASE_TIE_HITS = 3
+PHASE_TIE_GAP = 0.01
 OPENING_HITS = 5  # how far down the ranking a part's opening paragraph is looked for
 
 
@@ -126,7 +130,20 @@ class Retriever:
         if scope.phased and not enough(found):
             # The asked phase may simply not cover it; look in the whole report before refusing.
             found = self._find(asked, scope.widened(), vector, nearest)
+            found.hits = self._asked_phase_first(found.hits, scope)
         return found
+
+    @staticmethod
+    def _asked_phase_first(hits: list[Hit], scope: Scope) -> list[Hit]:
+        """Of the whole report, a passage in the phase the question asked about leads when its closest
+        sentence is about as close as the best passage's: "处理得怎么样" asks for results, and a plan
+        that shares a word with it should not win a tie."""
+        if not hits or scope.accepts(hits[0].chunk.meta):
+            return hits
+        for at, hit in enumerate(hits[1:PHASE_TIE_HITS], start=1):
+            if scope.accepts(hit.chunk.meta) and hit.sentence >= hits[0].sentence - PHASE_TIE_GAP:
+                return [hit, *hits[:at], *hits[at + 1:]]
+        return hits
 
     def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
         # Keyword search matches only the words the reports use; when most of the question's weight is
