@@ -32,8 +32,10 @@ KINDS = (
                re.compile(r"\d[\d.]*元(?!.?亿)|免费|不收费|零收费"), "具体价格或费用"),
     DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
                "具体比率"),
-    DetailKind("total", re.compile(r"(?:一共|总共|要花|总投资|投资了?|赚|挣)多少钱?"),
+    DetailKind("total", re.compile(r"(?:一共|总共|要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?"),
                re.compile(rf"{_NUMBER}{_MAGNITUDE}元"), "具体金额"),
+    DetailKind("length", re.compile(r"多长(?!时间)|多宽|多高|多深|多远|长度|里程"),
+               re.compile(r"\d[\d.]*\s*(?:公里|千米|米|km)", re.IGNORECASE), "具体长度"),
     DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),
     DetailKind("date", re.compile(r"哪天|哪一天|几号|几月|哪个月|什么日子"),
                re.compile(rf"{_NUMBER}月|{_NUMBER}日|{_NUMBER}号|月底|月初|春节|国庆"), "具体日期"),
@@ -57,7 +59,14 @@ _COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(平方公里|平方�
 
 
 def asked_kinds(question: str) -> list[DetailKind]:
-    return [kind for kind in KINDS if kind.asked.search(question)]
+    kinds = [kind for kind in KINDS if kind.asked.search(question)]
+    if any(kind.name == "total" for kind in kinds):  # "投了多少钱" asks a sum spent, not a price
+        kinds = [kind for kind in kinds if kind.name != "price"]
+    return kinds
+
+
+# A unit character that begins a noun ("多少项目", "多少人口") counts in no unit of its own.
+_UNIT_IN_NOUN = {"项": "目", "人": "口员数", "家": "庭", "户": "数籍", "次": "数", "名": "额单", "座": "位", "台": "账"}
 
 
 def counted_unit(question: str) -> str:
@@ -66,7 +75,10 @@ def counted_unit(question: str) -> str:
     match = _COUNT.search(question)
     if not match or any(kind.asked.search(question) for kind in KINDS):
         return ""
-    return match.group(1)
+    unit, after = match.group(1), question[match.end():match.end() + 1]
+    if after and after in _UNIT_IN_NOUN.get(unit, ""):
+        return "个"  # "多少项目" is "多少个项目": any count answers it
+    return unit
 
 
 _UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米|通|起"

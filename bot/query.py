@@ -23,14 +23,14 @@ _BROAD = re.compile(
 _HOW = re.compile(r"怎么|如何|怎样|采取了?哪些|通过什么")
 # How things went as a whole: a report answers that in the paragraph that opens a part, not in a section.
 _OVERALL = re.compile(r"总体|整体|总的|概况|大体上|全局")
-_QUANTITY = re.compile(r"多少|(?<![这那好前近])几[个件户次人项家栋条万亿名所座套张台]|数量|规模|多大|比例|比率|占比|率是|率为|"
+_QUANTITY = re.compile(r"多少|(?<![这那好前近])几[个件户次人项家栋条万亿名所座套张台]|数量|规模|多大|多长|多宽|多高|多深|多远|比例|比率|占比|率是|率为|"
                        r"金额|总额|产值|how (many|much)|number of|amount", re.IGNORECASE)
 # Words that carry no topic: question frames and generic verbs (used to spot elliptical follow-ups).
 GENERIC_WORDS = frozenset(
     "做 做了 干 干了 还要 还 要 需要 需 有 有没有 没有 是 是不是 呢 吗 吧 那 那么 那下 还有 另外 再 又 具体 说 说说 讲讲 "
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
-    "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上".split()) | TIME_TOKENS
+    "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上 多长 多宽 多高 多深 多远".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 

@@ -35,7 +35,12 @@ from bot.answer_type import missing_detail
     ("热线一共接了多少个电话？", ["开通12345政务服务热线。"], "具体数量"),  # a count of calls, not a number to call
     ("热线一共接了多少个电话？", ["接听热线来电3200余个。"], None),
     ("热线一共接了多少个电话？", ["接听热线**余条。"], None),  # 个 counts anything: 条 answers it
-    ("生态环境怎么治理？", ["开展春风春绿活动。"], None),  # asks for no kind of detail
+    ("生态环境怎么治理？", ["开展春风春绿活动。"], None),
+    ("协同发展区实施了多少项目？", ["谋划实施项目65个、总投资254.65亿元。"], None),  # 项 of 项目 is no unit
+    ("道路改造投了多少钱？", ["投资8.38亿元，完成10条道路改造提升。"], None),  # a sum spent, not a price
+    ("道路改造投了多少钱？", ["完成10条道路改造提升。"], "具体金额"),
+    ("环城水系有多长？", ["7.7公里环城水系全线贯通。"], None),
+    ("环城水系有多长？", ["环城水系全线贯通。"], "具体长度"),  # asks for no kind of detail
     ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count
     ("好几条路都在修吗？", ["改造提升城区道路。"], None),  # "好几条" is "several"
 ])
