@@ -23,6 +23,8 @@ _BROAD = re.compile(
 _HOW = re.compile(r"怎么|如何|怎样|采取了?哪些|通过什么")
 # How things went as a whole: a report answers that in the paragraph that opens a part, not in a section.
 _OVERALL = re.compile(r"总体|整体|总的|概况|大体上|全局")
+# A target or an indicator is stated in figures ("引进10亿级项目55个").
+_TARGET = re.compile(r"目标|指标")
 _QUANTITY = re.compile(r"多少|(?<![这那好前近])几[个件户次人项家栋条万亿名所座套张台]|数量|规模|多大|多长|多宽|多高|多深|多远|比例|比率|占比|率是|率为|"
                        r"金额|总额|产值|how (many|much)|number of|amount", re.IGNORECASE)
 # Words that carry no topic: question frames and generic verbs (used to spot elliptical follow-ups).
@@ -81,6 +83,7 @@ class QuestionInfo:
     asks_how: bool  # "怎么/如何 + verb": measures, answered from the section when no sentence says it all
     english: bool = False
     asks_overall: bool = False  # "总体怎么样": the summary, not one topic's section
+    asks_target: bool = False  # "定了什么目标": answered in figures
     translated: bool = False  # an English question read as the Chinese words a dictionary gives for it
 
 
@@ -136,7 +139,8 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
         phase=phase_of_question(question, tokens),
         broad=bool(_BROAD.search(question)),
         asks_quantity=bool(_QUANTITY.search(question)), asks_how=bool(_HOW.search(question)),
-        english=is_english(question), asks_overall=bool(_OVERALL.search(question)))
+        english=is_english(question), asks_overall=bool(_OVERALL.search(question)),
+        asks_target=bool(_TARGET.search(question)))
 
 
 _MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)

@@ -161,3 +161,9 @@ def test_a_review_without_numbered_sections_is_listed_by_its_paragraphs(library_
     assert not answer.refused, answer.answer
     assert "过去的一年，我们坚持稳字当头、稳中求进，经济运行回升向好" in answer.answer
     assert "一、2023年工作回顾[2]" not in answer.answer  # a paragraph is named by its opening, not the part
+
+
+def test_asked_for_a_target_the_figures_after_the_sentence_naming_the_work_follow(library_bot):
+    answer = library_bot.ask("丽水今年招大引强的目标是什么？")
+    assert "立足产业链抓招大引强" in answer.answer  # the closest sentence names the work, with no figure
+    assert "引进10亿级项目55个" in answer.answer  # the target, in figures, a few sentences on

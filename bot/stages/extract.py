@@ -20,6 +20,7 @@ from index.store import ChunkStore, StoredChunk
 
 _FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
 _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
+_FIGURE = re.compile(r"\d|[*＊]")
 
 MEANING_WEIGHT = 0.5  # the closest sentence in meaning outweighs a sentence with one more shared word
 BROAD_MAX_SENTENCES = 8
@@ -153,6 +154,13 @@ class Extractor:
             following = self._following(best, candidates)
             if following is not None and following not in chosen:
                 chosen.append(following)
+        if info.asks_target and not any(_FIGURE.search(s.text) for s in chosen):
+            # A target is set in figures, often in the sentences after the one that names the work
+            # ("深入实施招商引资……行动。……引进10亿级项目55个"): the first of them in the passage follows.
+            figure = next((s for s in sorted(candidates, key=lambda s: s.key)
+                           if s.chunk.id == best.chunk.id and s.key > best.key and _FIGURE.search(s.text)), None)
+            if figure is not None and figure not in chosen:
+                chosen.append(figure)
         chosen.sort(key=lambda s: s.key)
         return Extract(chosen, info.asks_quantity and self._figure_withheld(info, best.text))
 
