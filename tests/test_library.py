@@ -48,7 +48,7 @@ def test_the_annual_report_questions_meet_their_floors_on_the_library(library_bo
 def test_the_question_bank_meets_its_floors_on_both_splits(library_bot, split):
     overall, failing = _evaluate(library_bot, BANK, split)
     assert overall["hit@3"] >= 0.86, failing  # dev 0.88, validation 0.92 when set
-    assert overall["accuracy"] >= 0.74, failing  # dev 0.79, validation 0.78
+    assert overall["accuracy"] >= 0.76, failing  # dev 0.81, validation 0.78
     assert overall["refusal_recall"] >= 0.7, failing  # dev 0.78, validation 0.89
 
 
@@ -167,3 +167,4 @@ def test_asked_for_a_target_the_figures_after_the_sentence_naming_the_work_follo
     answer = library_bot.ask("丽水今年招大引强的目标是什么？")
     assert "立足产业链抓招大引强" in answer.answer  # the closest sentence names the work, with no figure
     assert "引进10亿级项目55个" in answer.answer  # the target, in figures, a few sentences on
+

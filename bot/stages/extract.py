@@ -140,13 +140,16 @@ class Extractor:
         candidates.sort(key=lambda s: -s.score)
         best = candidates[0]
         chosen = [best]
+        closest = max(candidates, key=lambda s: (similarity or {}).get(s.text, 0.0))
         for other in candidates[1:NARROW_MAX_SENTENCES + 2]:
             if len(chosen) >= NARROW_MAX_SENTENCES:
                 break
             adds_terms = any(t in other.text and t not in best.text for t in info.terms)
             # For a figure, the same measure reported in another section is worth showing too.
             elsewhere = info.asks_quantity and other.chunk.meta.section_id != best.chunk.meta.section_id
-            if other.score >= 0.8 * best.score and (adds_terms or elsewhere):
+            # The sentence closest in meaning, when the question's words chose another.
+            nearest = other is closest and bool(similarity)
+            if other.score >= 0.8 * best.score and (adds_terms or elsewhere or nearest):
                 chosen.append(other)
         if info.asks_how and len(chosen) == 1:
             # Asked how, the closest sentence is often a paragraph's lead ("沉着应对洪涝灾害"), and what was
