@@ -27,11 +27,12 @@ def _evaluate(bot, files: list[Path], split: str = "all"):
 @pytest.mark.slow
 def test_the_district_questions_meet_their_floors_on_the_library(library_bot):
     overall, failing = _evaluate(library_bot, [SHARED / "eval" / "dev.jsonl", SHARED / "eval" / "dev-paraphrase.jsonl"])
-    # When set: hit@3 0.93, accuracy 0.90, refusal precision 0.93 and recall 0.78 (14 of 18), masked 0.86.
-    # The floors leave two or three items of room: a few paraphrases sit at the gate threshold.
-    assert overall["hit@3"] >= 0.9, failing
-    assert overall["accuracy"] >= 0.85, failing
-    assert overall["refusal_precision"] >= 0.85, failing
+    # When set: hit@3 0.98, accuracy 0.95, refusal precision 0.93 and recall 0.78 (14 of 18), masked 0.86.
+    # hit@3, accuracy and refusal precision at the targets; recall and masked honesty below them (a near
+    # miss and a paraphrase the gate cannot tell apart), with an item of room.
+    assert overall["hit@3"] >= 0.95, failing
+    assert overall["accuracy"] >= 0.9, failing
+    assert overall["refusal_precision"] >= 0.9, failing
     assert overall["refusal_recall"] >= 0.7, failing
     assert overall["masked_honesty"] >= 0.85, failing
 
