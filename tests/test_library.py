@@ -20,7 +20,8 @@ def _evaluate(bot, files: list[Path], split: str = "all"):
     if missing:
         pytest.skip(f"no question file at {missing[0]}")
     items = select_split([item for f in files for item in load_items(f)], split)
-    overall, _by_kind, results = evaluate(bot, items, k=3)
+    overall, by_kind, results = evaluate(bot, items, k=3)
+    overall = {**overall, "by_kind": by_kind}
     return overall, [(r.item["id"], r.rank, r.problems) for r in results if r.problems]
 
 
@@ -33,6 +34,7 @@ def test_the_district_questions_meet_their_floors_on_the_library(library_bot):
     assert overall["hit@3"] >= 0.95, failing
     assert overall["accuracy"] >= 0.9, failing
     assert overall["refusal_precision"] >= 0.9, failing
+    assert overall["by_kind"]["paraphrase"]["accuracy"] >= 0.9, failing  # 0.92 (11 of 12) when set
     assert overall["refusal_recall"] >= 0.7, failing
     assert overall["masked_honesty"] >= 0.85, failing
 
