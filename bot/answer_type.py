@@ -32,8 +32,10 @@ KINDS = (
                re.compile(r"\d[\d.]*元(?!.?亿)|免费|不收费|零收费"), "具体价格或费用"),
     DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
                "具体比率"),
-    DetailKind("total", re.compile(r"(?:一共|总共|要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?"),
-               re.compile(rf"{_NUMBER}{_MAGNITUDE}元"), "具体金额"),
+    DetailKind("total", re.compile(r"(?:一共|总共|累计|合计)[^，。？]{0,4}多少钱|"
+                                   r"(?:发了|发放了?|拨了|拨付了?|补了)多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?"),
+               # "发放保障金**万": a sum in 万/亿 says 元 without writing it, unless a unit follows ("万人").
+               re.compile(rf"{_NUMBER}{_MAGNITUDE}元|{_NUMBER}(?:多|余)?(?:万|亿)(?!{_CJK})"), "具体金额"),
     DetailKind("length", re.compile(r"多长(?!时间)|多宽|多高|多深|多远|长度|里程"),
                re.compile(r"\d[\d.]*\s*(?:公里|千米|米|km)", re.IGNORECASE), "具体长度"),
     DetailKind("clock", re.compile(r"几点|开放时间|营业时间"), re.compile(r"\d{1,2}[:：点]\d{0,2}"), "具体时间"),

@@ -46,7 +46,7 @@ class Bot:
         self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None, english)
         rerank = RerankWeights(**fitted_for(embeddings.model_id)["rerank"])
         self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary, rerank)
-        self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id))
+        self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id), embeddings.embed_query)
         self.planner = Planner(weights, keywords)
         self.extractor = Extractor(weights, store, keywords, embeddings)
         self.writer = Writer()

@@ -39,6 +39,9 @@ from bot.answer_type import missing_detail
     ("协同发展区实施了多少项目？", ["谋划实施项目65个、总投资254.65亿元。"], None),  # 项 of 项目 is no unit
     ("道路改造投了多少钱？", ["投资8.38亿元，完成10条道路改造提升。"], None),  # a sum spent, not a price
     ("道路改造投了多少钱？", ["完成10条道路改造提升。"], "具体金额"),
+    ("补助金一共发了多少钱？", ["发放补助金*万元。"], None),  # a sum paid out, withheld or not
+    ("补助金一共发了多少钱？", ["发放补助金**万，惠及困难群众。"], None),  # 万 alone is a sum in 元
+    ("补助金一共发了多少钱？", ["惠及困难群众1.2万人。"], "具体金额"),  # but 万人 counts people
     ("环城水系有多长？", ["7.7公里环城水系全线贯通。"], None),
     ("环城水系有多长？", ["环城水系全线贯通。"], "具体长度"),  # asks for no kind of detail
     ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count

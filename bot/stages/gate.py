@@ -2,7 +2,9 @@
 
 A pure decision, made before any LLM call, over several signals of the top passages: how close their
 best sentence and their section title are to the question in meaning, how much of the question's
-weighted terms they contain, and whether dense and keyword search agree. A logistic model weighs the
+weighted terms they contain, whether dense and keyword search agree, and how much the question's missing
+words mean to the closest sentences (dropping them from the question costs similarity when they do).
+A logistic model weighs the
 signals; its weights and thresholds are data (``bot/fitted_weights.json``), fitted per embedding model on a
 labelled question bank with ``python -m bot.calibrate``. A model it was not fitted for gets the
 lexical model: the share of the question's weighted terms, whose threshold does not depend on vectors.
@@ -12,8 +14,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
+
+import numpy as np
 
 from bot.answer_type import detail_missing, missing_detail
 from bot.evidence import TermWeights, names_a_thing
@@ -24,10 +29,11 @@ from bot.stages.retrieve import Retrieved
 GATE_PASSAGES = 3  # the top passages whose words and sentences are weighed
 FITTED_PATH = Path(__file__).resolve().parent.parent / "fitted_weights.json"
 SIGNALS = ("sentence", "title", "dense", "coverage", "best_coverage", "agreement", "sentence_margin",
-           "detail_missing", "missing_chars", "missing_fixed", "figure_unnamed", "unmatched")
+           "detail_missing", "missing_chars", "missing_fixed", "figure_unnamed", "unmatched", "missing_meaning")
 # Terms no paraphrase can replace: a year, a name, a code like "5G".
 _FIXED_KINDS = {"year", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg"}
 DETAIL_SENTENCES = 4  # the sentences closest in meaning, searched for the kind of detail asked
+MEANING_SENTENCES = 3  # the closest sentences compared with the question without its missing words
 
 Outcome = Literal["answer", "partial", "refuse"]
 
@@ -105,8 +111,26 @@ def missing_characters(missing: tuple[str, ...], text: str) -> float:
     return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
 
 
+def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) -> float:
+    """How much closer the closest sentences are to the question than to the question without its
+    missing words: what those words mean is in the passages. An everyday word ("老楼" for 俄式建筑)
+    carries the question to its answer, so dropping it loses similarity; the detail a near miss asks
+    for ("高铁站建设进展" against passages on other 建设) carries nothing there, and dropping it changes
+    little. 0 when nothing is missing."""
+    if not missing or embed_query is None or not found.searched:
+        return 0.0
+    sentences = [t for t in closest_sentences(found, MEANING_SENTENCES) if t in found.sentence_vectors]
+    if not sentences:
+        return 0.0
+    ablated = found.searched
+    for term in missing:
+        ablated = ablated.replace(term, "")
+    vector = np.asarray(embed_query(ablated.strip() or "什么"), dtype=np.float32)  # never an empty input
+    return max(found.sentence_similarity[t] - float(found.sentence_vectors[t] @ vector) for t in sentences)
+
+
 def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,
-               missing: tuple[str, ...]) -> dict[str, float]:
+               missing: tuple[str, ...], embed_query=None) -> dict[str, float]:
     top = found.hits[:GATE_PASSAGES]
     both = sum(1 for h in top if h.dense > 0 and h.keyword > 0)
     best_sentence = max(h.sentence for h in top)
@@ -128,14 +152,18 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
         "coverage": weights.coverage(info, text),
         "best_coverage": max(h.coverage for h in top),
         "agreement": both / len(top),
+        "missing_meaning": meaning_of_missing(found, missing, embed_query),
     }
 
 
 class EvidenceGate:
-    def __init__(self, weights: TermWeights, settings: Settings, model: GateModel):
+    def __init__(self, weights: TermWeights, settings: Settings, model: GateModel,
+                 embed_query: Callable[[str], list[float]] | None = None):
         self.weights = weights
         self.settings = settings
         self.model = model
+        # The question without its missing words is embedded once per question, however often judged.
+        self._embed_query = lru_cache(maxsize=64)(embed_query) if embed_query is not None else None
 
     def judge(self, info: QuestionInfo, found: Retrieved) -> Evidence:
         if not found.hits:
@@ -149,7 +177,7 @@ class EvidenceGate:
             return Evidence(margin, passes, "answer" if passes else "refuse")
         text = top_text(found)
         missing = missing_terms(info, text, self.weights)
-        signals = signals_of(info, found, self.weights, text, missing)
+        signals = signals_of(info, found, self.weights, text, missing, self._embed_query)
         probability = self.model.probability(signals)
         if any(info.term_kinds.get(t) == "year" for t in missing):
             # A year no report in scope speaks for (those were taken as scope) and no passage names:

@@ -57,6 +57,8 @@ class Retrieved:
     nearest: list[float] = field(default_factory=list)  # English questions: similarities of the nearest passages
     sentence_similarity: dict[str, float] = field(default_factory=dict)  # sentence text -> cosine, candidates only
     sentence_baseline: float = 0.0  # mean cosine of the sentences nearest the question in the whole scope
+    searched: str = ""  # the text whose embedding is ``vector``
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # sentence text -> its vector
 
 
 class HybridSearch:
@@ -155,30 +157,34 @@ class Retriever:
         terms = " ".join(asked.info.terms) if asked.info.terms and not asked.info.english else None
         hits, baseline = self.search.search_with_baseline(asked.search_text, scope, query_vector=vector,
                                                           keyword_weight=keyword_weight, keyword_query=terms)
-        similarity = self._score_meaning(hits[:SCORED_K], vector)
+        similarity, sentence_vectors = self._score_meaning(hits[:SCORED_K], vector)
         for hit in hits:
             hit.coverage = 0.0 if asked.info.english else self.weights.coverage(asked.info, hit.chunk.embed_text)
         ranked = self._reranked(hits)
         if asked.info.asks_overall:
             ranked = self._opening_first(ranked)
-        return Retrieved(ranked, vector, nearest, similarity, baseline)
+        return Retrieved(ranked, vector, nearest, similarity, baseline, asked.search_text, sentence_vectors)
 
-    def _score_meaning(self, hits: list[Hit], vector: list[float]) -> dict[str, float]:
-        """Each hit's closest sentence and its section path, compared with the question."""
+    def _score_meaning(self, hits: list[Hit], vector: list[float]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """Each hit's closest sentence and its section path, compared with the question; the sentences'
+        similarities and vectors."""
         matches, vectors = self.store.sentences.of_chunks([h.chunk.id for h in hits], self.store.manifest())
         if not matches:
-            return {}
-        similarity = np.asarray(vectors, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+            return {}, {}
+        vectors = np.asarray(vectors, dtype=np.float32)
+        similarity = vectors @ np.asarray(vector, dtype=np.float32)
         by_chunk = {h.chunk.id: h for h in hits}
         sentences: dict[str, float] = {}
-        for match, value in zip(matches, similarity.tolist()):
+        sentence_vectors: dict[str, np.ndarray] = {}
+        for match, value, row in zip(matches, similarity.tolist(), vectors):
             hit = by_chunk[match.chunk_id]
             if match.kind == TITLE:
                 hit.title = max(hit.title, value)
             else:
                 hit.sentence = max(hit.sentence, value)
                 sentences[match.text] = max(sentences.get(match.text, 0.0), value)
-        return sentences
+                sentence_vectors[match.text] = row
+        return sentences, sentence_vectors
 
     def _opening_first(self, hits: list[Hit]) -> list[Hit]:
         """Asked how things went as a whole, a part's opening paragraph comes first when the search found
