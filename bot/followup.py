@@ -17,7 +17,8 @@ from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _P
 
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
-_QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|是什么|多少|吗|呢)?[？?。！!\s]*$")
+_QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|[定订设提]了?(?:什么|哪些)\w{0,4}|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|"
+                            r"是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
 # "公园呢？", "执法方面呢？", "那养殖业呢？": a new focus in the earlier question's frame.
 _NEW_FOCUS = re.compile(r"^(?:那么?|还有|另外)?[，,\s]*(?P<focus>[^，,？?。！!\s]{1,12}?)(?:这?方面|这一?块)?(?:的)?呢[？?。！!\s]*$")
@@ -102,9 +103,15 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             topic_question = _merge(earlier, topic_question)
         else:
             topic_question = earlier
-    if focus and not is_elliptical(question, tokens) and not has_demonstrative(focus.group("focus")):
+    if focus and (not is_elliptical(question, tokens) or _one_character(focus.group("focus"))) \
+            and not has_demonstrative(focus.group("focus")):
         return _with_focus(focus.group("focus"), topic_question)
     return _merge(question, topic_question)
+
+
+def _one_character(focus: str) -> bool:
+    """"水这方面呢？": a one-character topic ("水", "电", "气") is a focus, though too short to be a term."""
+    return bool(re.fullmatch(r"[\u4e00-\u9fff]", focus)) and focus not in "那这它其该此哪"
 
 
 def _with_focus(focus: str, topic_question: str) -> str:
