@@ -24,11 +24,15 @@ _CITATION = re.compile(r"\s*\[\d+\]")
 _NEW_FOCUS = re.compile(r"^(?:那么?|还有|另外)?[，,\s]*(?P<focus>[^，,？?。！!\s]{1,12}?)(?:这?方面|这一?块)?(?:的)?呢[？?。！!\s]*$")
 
 
+# In a conversation, "会办什么活动吗？", "具体有哪些数据？" ask for a kind of thing about the topic under way.
+_KIND_NOUNS = frozenset("活动 数据 数字 项目 政策 指标 例子 案例 亮点 成果".split())
+
+
 def is_elliptical(question: str, tokens: list[str]) -> bool:
-    """No topic words of its own: only a period, a question frame, fillers."""
+    """No topic words of its own: only a period, a question frame, fillers, the kind of thing asked."""
     # A single character ("建", "修") is a verb of the frame, not a topic.
     topical = [t for t in tokens if len(t) > 1 and t not in GENERIC_WORDS and t not in STOPWORDS
-               and not _PERIOD_WORDS.fullmatch(t)]
+               and t not in _KIND_NOUNS and not _PERIOD_WORDS.fullmatch(t)]
     return not topical
 
 

@@ -30,3 +30,13 @@ def test_a_one_character_focus_is_a_focus_not_a_word_to_glue_on(rewrite):
 
 def test_the_earlier_frame_is_kept_when_only_the_period_changes(rewrite):
     assert rewrite("那下半年呢？", "上半年生态环境做了什么？") == "下半年生态环境有什么安排？"
+
+
+@pytest.mark.parametrize("question", ["具体有哪些数据？", "搞了什么活动吗？"])
+def test_asking_for_a_kind_of_thing_goes_on_with_the_topic(rewrite, question):
+    rewritten = rewrite(question, "上半年疫情防控做了什么？")
+    assert rewritten.startswith("上半年疫情防控") and rewritten.endswith(question.lstrip("具体"))
+
+
+def test_a_question_with_a_topic_of_its_own_stands_alone(rewrite):
+    assert rewrite("养殖业有哪些项目？", "上半年疫情防控做了什么？") == "养殖业有哪些项目？"
