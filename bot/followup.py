@@ -95,7 +95,9 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
         answers = [message_text(m["content"]) for m in history if m["role"] == "assistant"]
         points = points_of(answers[-1]) if answers else []
         if 0 < ordinal <= len(points):
-            return f"具体介绍：{points[ordinal - 1]}"
+            # The point keeps the period it was listed for ("今年有哪些重点任务" → its plans).
+            period = _PERIOD_WORDS.search(previous_users[-1])
+            return f"具体介绍：{period.group(0) if period else ''}{points[ordinal - 1]}"
     focus = _NEW_FOCUS.match(question)
     if not (has_demonstrative(question) or is_elliptical(question, tokens) or focus):
         return question

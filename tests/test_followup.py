@@ -40,3 +40,11 @@ def test_asking_for_a_kind_of_thing_goes_on_with_the_topic(rewrite, question):
 
 def test_a_question_with_a_topic_of_its_own_stands_alone(rewrite):
     assert rewrite("养殖业有哪些项目？", "上半年疫情防控做了什么？") == "养殖业有哪些项目？"
+
+
+def test_a_numbered_point_keeps_the_period_it_was_listed_for():
+    from bot.followup import resolve_followup
+
+    history = [{"role": "user", "content": "下半年有哪些工作计划？"},
+               {"role": "assistant", "content": "共七个方面：项目建设、乡村振兴、文旅发展、生态环境、社会事业。"}]
+    assert resolve_followup("展开说说第三点", [], history, lambda q: []) == "具体介绍：下半年文旅发展"
