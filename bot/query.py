@@ -136,7 +136,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     terms = content_terms(tagged)
     return QuestionInfo(
         text=question, tokens=tokens, terms=list(terms), term_kinds=terms,
-        phase=phase_of_question(question, tokens),
+        phase=_phase_outside_quotes(question, tokens),
         broad=bool(_BROAD.search(question)),
         asks_quantity=bool(_QUANTITY.search(question)), asks_how=bool(_HOW.search(question)),
         english=is_english(question), asks_overall=bool(_OVERALL.search(question)),
@@ -144,6 +144,19 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
 
 
 _MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|《[^》]*》")
+
+
+def _phase_outside_quotes(question: str, tokens: list[str]) -> str:
+    """A quoted name ("“强农计划”", "《三年行动计划》") is not a question about plans."""
+    unquoted = _QUOTED.sub(" ", question)
+    if unquoted == question:
+        return phase_of_question(question, tokens)
+    import jieba
+
+    return phase_of_question(unquoted, [t for t in jieba.lcut(unquoted) if t.strip()])
 
 
 def is_english(question: str) -> bool:

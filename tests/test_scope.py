@@ -165,3 +165,14 @@ def test_searched_whole_a_report_still_prefers_the_asked_phase_in_a_near_tie(pla
     hits = [_hit("plan", "plan", plan_sentence), _hit("done", "done", done_sentence)]
     ordered = Retriever._asked_phase_first(hits, Scope(("r.txt",), "done"))
     assert ordered[0].chunk.id == first and len(ordered) == 2
+
+
+@pytest.mark.parametrize("question, phase", [
+    ("“惠民计划”分哪几步？", ""),  # a quoted name, not a question about plans
+    ("惠民方面有什么计划？", "plan"),
+])
+def test_a_quoted_name_does_not_tell_the_phase(question, phase):
+    from bot.query import analyse
+    from index.keyword import Tokenizer
+
+    assert analyse(question, Tokenizer()).phase == phase
