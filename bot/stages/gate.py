@@ -20,7 +20,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from bot.answer_type import detail_missing, missing_detail
+from bot.answer_type import counted_unit, detail_missing, holds_count, missing_detail
 from bot.evidence import TermWeights, names_a_thing
 from bot.query import QuestionInfo
 from bot.settings import Settings
@@ -129,6 +129,13 @@ def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) 
     return max(found.sentence_similarity[t] - float(found.sentence_vectors[t] @ vector) for t in sentences)
 
 
+def counted_in_closest(info: QuestionInfo, found: Retrieved) -> bool:
+    """The question counts in a unit of its own ("抓了多少人", "多少张床位"; 个 counts anything) and a
+    closest sentence gives a count in it ("抓获**人"): the figure is there, whatever its thing is called."""
+    unit = counted_unit(info.text)
+    return bool(unit) and unit != "个" and holds_count(unit, "\n".join(closest_sentences(found)))
+
+
 def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,
                missing: tuple[str, ...], embed_query=None) -> dict[str, float]:
     top = found.hits[:GATE_PASSAGES]
@@ -141,7 +148,7 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
         # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
         # 常住人口, however close they are in meaning.
         "figure_unnamed": 1.0 if info.asks_quantity and any(names_a_thing(info.term_kinds.get(t, "x")) for t in missing)
-        else 0.0,
+        and not counted_in_closest(info, found) else 0.0,
         # Not one of the question's words in the passages: the answer would rest on meaning alone.
         "unmatched": 1.0 if info.terms and len(missing) == len(info.terms) else 0.0,
         "missing_fixed": 1.0 if any(info.term_kinds.get(t) in _FIXED_KINDS or any(c.isdigit() for c in t)
