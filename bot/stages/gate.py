@@ -129,11 +129,20 @@ def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) 
     return max(found.sentence_similarity[t] - float(found.sentence_vectors[t] @ vector) for t in sentences)
 
 
-def counted_in_closest(info: QuestionInfo, found: Retrieved) -> bool:
+def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str, ...]) -> bool:
     """The question counts in a unit of its own ("抓了多少人", "多少张床位"; 个 counts anything) and a
-    closest sentence gives a count in it ("抓获**人"): the figure is there, whatever its thing is called."""
+    closest sentence gives a count in it, next to most characters of what the question calls the thing
+    ("破获案件" and "破获*起，抓获**人"): the figure is there under another name. A count in the unit
+    alone proves nothing ("地铁修了多少公里" and "新建城市道路32公里")."""
     unit = counted_unit(info.text)
-    return bool(unit) and unit != "个" and holds_count(unit, "\n".join(closest_sentences(found)))
+    if not unit or unit == "个":
+        return False
+    return any(holds_count(unit, sentence) and any(_share_of_characters(term, sentence) >= 0.5 for term in missing)
+               for sentence in closest_sentences(found))
+
+
+def _share_of_characters(term: str, text: str) -> float:
+    return sum(1 for ch in term if ch in text) / len(term) if term else 0.0
 
 
 def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,
@@ -148,7 +157,7 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
         # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
         # 常住人口, however close they are in meaning.
         "figure_unnamed": 1.0 if info.asks_quantity and any(names_a_thing(info.term_kinds.get(t, "x")) for t in missing)
-        and not counted_in_closest(info, found) else 0.0,
+        and not counted_in_closest(info, found, missing) else 0.0,
         # Not one of the question's words in the passages: the answer would rest on meaning alone.
         "unmatched": 1.0 if info.terms and len(missing) == len(info.terms) else 0.0,
         "missing_fixed": 1.0 if any(info.term_kinds.get(t) in _FIXED_KINDS or any(c.isdigit() for c in t)
