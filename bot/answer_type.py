@@ -33,7 +33,9 @@ KINDS = (
     DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
                "具体比率"),
     DetailKind("total", re.compile(r"(?:一共|总共|累计|合计)[^，。？]{0,4}多少钱|"
-                                   r"(?:发了|发放了?|拨了|拨付了?|补了)多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?"),
+                                   r"(?:发了|发放了?|拨了|拨付了?|补了)多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?|"
+                                   # a sum of money by its name; "收入增长了多少" asks a rate instead
+                                   r"(?:收入|营收|产值|销售额|税收|利润|成交额|交易额)(?:是|有|为|达到)?多少"),
                # "发放保障金**万": a sum in 万/亿 says 元 without writing it, unless a unit follows ("万人").
                re.compile(rf"{_NUMBER}{_MAGNITUDE}元|{_NUMBER}(?:多|余)?(?:万|亿)(?!{_CJK})"), "具体金额"),
     DetailKind("length", re.compile(r"多长(?!时间)|多宽|多高|多深|多远|长度|里程"),

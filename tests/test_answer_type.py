@@ -42,6 +42,9 @@ from bot.answer_type import missing_detail
     ("补助金一共发了多少钱？", ["发放补助金*万元。"], None),  # a sum paid out, withheld or not
     ("补助金一共发了多少钱？", ["发放补助金**万，惠及困难群众。"], None),  # 万 alone is a sum in 元
     ("补助金一共发了多少钱？", ["惠及困难群众1.2万人。"], "具体金额"),  # but 万人 counts people
+    ("景区旅游收入是多少？", ["累计接待游客**余人。"], "具体金额"),  # visitors are not takings
+    ("景区旅游收入是多少？", ["实现旅游收入1.2亿元。"], None),
+    ("居民收入增长了多少？", ["城乡居民收入分别增长5.1%和7.3%。"], None),  # a rate, not a sum
     ("环城水系有多长？", ["7.7公里环城水系全线贯通。"], None),
     ("环城水系有多长？", ["环城水系全线贯通。"], "具体长度"),  # asks for no kind of detail
     ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count
