@@ -17,7 +17,7 @@ from index.periods import TIME_TOKENS, phase_of_question
 # Broad questions ask what was done / what there is, and want a section, not a sentence.
 _BROAD = re.compile(
     r"做了(什么|哪些|些什么)|干了什么|有(哪些|什么)(工作|举措|措施|安排|计划|要求|成效|成绩|进展|亮点)?|"
-    r"情况(怎么样|如何|怎样)|(进展|成效|效果)(怎么样|如何)|怎么样|如何|总体|概况|"
+    r"(什么|哪些)(支持|政策|帮扶|扶持|优惠|保障|补贴政策)|情况(怎么样|如何|怎样)|(进展|成效|效果)(怎么样|如何)|怎么样|如何|总体|概况|"
     r"哪些|具体(介绍|说说|讲讲)|详细(介绍|说说|讲讲)|展开(说说|讲讲)|还要做什么|要做什么|(工作|计划|安排)(是什么|呢)|what (are|is|were|was)|how",
     re.IGNORECASE)
 _HOW = re.compile(r"怎么|如何|怎样|采取了?哪些|通过什么")

@@ -65,3 +65,15 @@ def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
     from index.keyword import Tokenizer
 
     assert analyse(question, Tokenizer()).terms == terms
+
+
+@pytest.mark.parametrize("question, broad", [
+    ("返乡创业能得到什么支持？", True),  # what support: the measures, not one sentence
+    ("企业能享受哪些优惠政策？", True),
+    ("创业担保贷款额度是多少？", False),
+])
+def test_asking_what_support_there_is_asks_for_the_measures(question, broad):
+    from bot.query import analyse
+    from index.keyword import Tokenizer
+
+    assert analyse(question, Tokenizer()).broad is broad
