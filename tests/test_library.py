@@ -138,7 +138,8 @@ def test_asked_how_the_lead_sentence_comes_with_what_was_done_after_it(library_b
     answer = library_bot.ask("顺平县去年是怎么应对洪涝灾害的？")
     assert not answer.refused
     assert "沉着应对洪涝灾害" in answer.answer  # the paragraph's lead
-    assert "转移安置群众2745人" in answer.answer  # and the measures in the sentence after it
+    assert "转移安置群众2745人" in answer.answer  # and the measures in the sentences after it
+    assert "零伤亡" in answer.answer  # a lead opening its paragraph: two sentences follow
 
 
 def test_a_follow_up_naming_a_new_period_and_focus_asks_that_period(library_bot):

@@ -157,6 +157,11 @@ class Extractor:
             following = self._following(best, candidates)
             if following is not None and following not in chosen:
                 chosen.append(following)
+                # A lead that opens its passage sums up a paragraph whose sentences are the measures.
+                if best.start == best.chunk.meta.start:
+                    after = self._following(following, candidates)
+                    if after is not None and after not in chosen:
+                        chosen.append(after)
         if info.asks_target and not any(_FIGURE.search(s.text) for s in chosen):
             # A target is set in figures, often in the sentences after the one that names the work
             # ("深入实施招商引资……行动。……引进10亿级项目55个"): the first of them in the passage follows.
