@@ -4,9 +4,8 @@ A pure decision, made before any LLM call, over several signals of the top passa
 best sentence and their section title are to the question in meaning, how much of the question's
 weighted terms they contain, whether dense and keyword search agree, and how much the question's missing
 words mean to the closest sentences (dropping them from the question costs similarity when they do).
-A logistic model weighs the
-signals; its weights and thresholds are data (``bot/fitted_weights.json``), fitted per embedding model on a
-labelled question bank with ``python -m bot.calibrate``. A model it was not fitted for gets the
+A logistic model weighs the signals; its weights and thresholds are data (``bot/fitted_weights.json``),
+fitted per embedding model on a labelled question bank with ``python -m bot.calibrate``. A model it was not fitted for gets the
 lexical model: the share of the question's weighted terms, whose threshold does not depend on vectors.
 """
 from __future__ import annotations
