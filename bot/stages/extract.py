@@ -30,6 +30,7 @@ BROAD_MAX_CHARS = 600
 GATHERED_PARAGRAPHS = 3
 PARAGRAPH_MEANING_GAP = 0.01
 NARROW_MAX_SENTENCES = 2
+NAMING_PASSAGE_BONUS = 0.15  # a broad answer's sentences from the passage that names the question's words
 HOW_SENTENCE_COVERAGE = 0.75  # a sentence this close to a how-question says how by itself
 # A broad question focuses on the sentences about it when the section's title does not match it
 # but some sentence does; sentences then need most of the best one's coverage.
@@ -241,6 +242,12 @@ class Extractor:
             s.score = self._score(info, s) + (0.25 if is_factual(s.text) else 0.0)
             if is_heading_only(s):  # an item's own title ("二是强化河湖长制。") sums the item up
                 s.score += 0.3
+        # The passage that names what was asked is about it throughout: its other sentences (the
+        # figures after "深入实施招商引资……") come before facts from elsewhere in the section.
+        naming = {s.chunk.id for s in pool if self.weights.coverage(info, s.text) > 0}
+        for s in pool:
+            if s.chunk.id in naming:
+                s.score += NAMING_PASSAGE_BONUS
         picked: list[Sentence] = []
         used = 0
         for s in sorted(pool, key=lambda s: -s.score):
