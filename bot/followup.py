@@ -20,6 +20,8 @@ _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|�
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|[定订设提]了?(?:什么|哪些)\w{0,4}|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|"
                             r"是什么|多少|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
+# "还有别的吗", "其他还有哪些": the conversation goes on, in the period it was about.
+_GOES_ON = re.compile(r"还有别的|还有其他|还有其它|其他还有|其它还有|另外还有|别的还有")
 # "公园呢？", "执法方面呢？", "那养殖业呢？": a new focus in the earlier question's frame.
 _NEW_FOCUS = re.compile(r"^(?:那么?|还有|另外)?[，,\s]*(?P<focus>[^，,？?。！!\s]{1,12}?)(?:这?方面|这一?块)?(?:的)?呢[？?。！!\s]*$")
 
@@ -100,7 +102,7 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             return f"具体介绍：{period.group(0) if period else ''}{points[ordinal - 1]}"
     focus = _NEW_FOCUS.match(question)
     if not (has_demonstrative(question) or is_elliptical(question, tokens) or focus):
-        return question
+        return _in_period_of(question, previous_users[-1]) if _GOES_ON.search(question) else question
     # Resolve earlier turns first, so a chain of follow-ups keeps the original topic.
     topic_question = previous_users[0]
     for earlier in previous_users[1:]:
@@ -113,6 +115,14 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             and not has_demonstrative(focus.group("focus")):
         return _with_focus(focus.group("focus"), topic_question)
     return _merge(question, topic_question)
+
+
+def _in_period_of(question: str, earlier: str) -> str:
+    """"民生实事还有别的吗？" after a question on this year's plans asks about this year's too."""
+    if _PERIOD_WORDS.search(question):
+        return question
+    period = _PERIOD_WORDS.search(earlier)
+    return f"{period.group(0)}{question}" if period else question
 
 
 def _one_character(focus: str) -> bool:

@@ -48,3 +48,8 @@ def test_a_numbered_point_keeps_the_period_it_was_listed_for():
     history = [{"role": "user", "content": "下半年有哪些工作计划？"},
                {"role": "assistant", "content": "共七个方面：项目建设、乡村振兴、文旅发展、生态环境、社会事业。"}]
     assert resolve_followup("展开说说第三点", [], history, lambda q: []) == "具体介绍：下半年文旅发展"
+
+
+def test_asking_what_else_stays_in_the_period_the_conversation_was_about(rewrite):
+    assert rewrite("民生实事还有别的吗？", "下半年要建多少个充电桩？") == "下半年民生实事还有别的吗？"
+    assert rewrite("民生实事还有别的吗？", "充电桩建了多少个？") == "民生实事还有别的吗？"
