@@ -132,6 +132,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     tokenizer.warm_up()
     tagged = [(w.word.strip(), w.flag) for w in jieba.posseg.lcut(question) if w.word.strip()]
     tagged = [(t.lower() if t.isascii() else t, k) for t, k in tagged if re.search(r"\w", t)]
+    tagged = _noun_split_off(tagged, jieba.posseg.dt.word_tag_tab)
     tokens = [t for t, _ in tagged]
     terms = content_terms(tagged)
     return QuestionInfo(
@@ -157,6 +158,24 @@ def _phase_outside_quotes(question: str, tokens: list[str]) -> str:
     import jieba
 
     return phase_of_question(unquoted, [t for t in jieba.lcut(unquoted) if t.strip()])
+
+
+def _noun_split_off(tagged: list[tuple[str, str]], tags: dict[str, str]) -> list[tuple[str, str]]:
+    """jieba sometimes takes a noun's first character into the verb before it ("能通高铁" -> 能/通高/铁):
+    a two-character verb and a single character that end in a known noun are the verb's first character
+    and that noun (通/高铁)."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tagged):
+        token, kind = tagged[i]
+        after = tagged[i + 1][0] if i + 1 < len(tagged) else ""
+        if kind.startswith("v") and len(token) == 2 and len(after) == 1 and tags.get(token[1] + after, "").startswith("n"):
+            out += [(token[0], tags.get(token[0], "v")), (token[1] + after, "n")]
+            i += 2
+            continue
+        out.append((token, kind))
+        i += 1
+    return out
 
 
 def is_english(question: str) -> bool:

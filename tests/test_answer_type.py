@@ -77,3 +77,14 @@ def test_asking_what_support_there_is_asks_for_the_measures(question, broad):
     from index.keyword import Tokenizer
 
     assert analyse(question, Tokenizer()).broad is broad
+
+
+@pytest.mark.parametrize("question, term", [
+    ("县城什么时候能通高铁？", "高铁"),  # jieba: 能/通高/铁
+    ("明年能通地铁吗？", "地铁"),
+])
+def test_a_noun_the_segmenter_split_into_the_verb_before_it_is_put_back(question, term):
+    from bot.query import analyse
+    from index.keyword import Tokenizer
+
+    assert term in analyse(question, Tokenizer()).terms
