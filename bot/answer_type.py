@@ -59,7 +59,8 @@ KINDS = (
                re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
 # "多少张床位", "几个项目": the unit counted in. "那几条河", "好几个" point or say "several": they ask no count.
-_COUNT = re.compile(r"(?:多少|(?<![这那好前近])几)(平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米)")
+_UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米"
+_COUNT = re.compile(rf"(?:多少|(?<![这那好前近])几)({_UNITS})")
 
 
 def asked_kinds(question: str) -> list[DetailKind]:
@@ -85,12 +86,9 @@ def counted_unit(question: str) -> str:
     return unit
 
 
-_UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米|通|起"
-
-
 def holds_count(unit: str, text: str) -> bool:
-    # 个 is the everyday classifier for anything: "接了多少个" is answered by "接听**余条".
-    units = _UNITS if unit == "个" else re.escape(unit)
+    # 个 is the everyday classifier for anything: "接了多少个" is answered by "接听**余条", "立案*起".
+    units = f"{_UNITS}|通|起" if unit == "个" else re.escape(unit)
     return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}(?:{units})", text))
 
 

@@ -144,9 +144,6 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
         asks_target=bool(_TARGET.search(question)))
 
 
-_MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)
-
-
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|《[^》]*》")
 
 
@@ -176,6 +173,9 @@ def _noun_split_off(tagged: list[tuple[str, str]], tags: dict[str, str]) -> list
         out.append((token, kind))
         i += 1
     return out
+
+
+_MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 def is_english(question: str) -> bool:

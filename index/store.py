@@ -328,6 +328,11 @@ class ChunkStore:
     def chunks_where(self, where: dict) -> list[StoredChunk]:
         return sorted(self._live_chunks(where), key=lambda c: c.meta.ordinal)
 
+    def neighbour(self, meta: ChunkMeta, step: int) -> StoredChunk | None:
+        """The live chunk ``step`` places after (negative: before) this one in its report."""
+        found = self.chunks_where({"$and": [{"doc_id": meta.doc_id}, {"ordinal": meta.ordinal + step}]})
+        return found[0] if found else None
+
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[StoredChunk]:
         live = self.manifest()
         docs = named_docs(where)

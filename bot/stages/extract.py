@@ -178,9 +178,10 @@ class Extractor:
         later = [s for s in candidates if s.chunk.id == sentence.chunk.id and s.key > sentence.key]
         if later:
             return min(later, key=lambda s: s.key)
-        meta = sentence.chunk.meta
-        after = self.store.chunks_where({"$and": [{"doc_id": meta.doc_id}, {"ordinal": meta.ordinal + 1}]})
-        nexts = [s for c in after if c.meta.section_id == meta.section_id for s in sentences_of(c)]
+        after = self.store.neighbour(sentence.chunk.meta, 1)
+        if after is None or after.meta.section_id != sentence.chunk.meta.section_id:
+            return None
+        nexts = sentences_of(after)
         return nexts[0] if nexts else None
 
     def _broad(self, info: QuestionInfo, sections: tuple[Section, ...], hits: list[Hit] = ()) -> Extract:

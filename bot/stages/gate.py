@@ -136,12 +136,8 @@ def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str,
     unit = counted_unit(info.text)
     if not unit or unit == "个":
         return False
-    return any(holds_count(unit, sentence) and any(_share_of_characters(term, sentence) >= 0.5 for term in missing)
+    return any(holds_count(unit, sentence) and any(missing_characters((term,), sentence) >= 0.5 for term in missing)
                for sentence in closest_sentences(found))
-
-
-def _share_of_characters(term: str, text: str) -> float:
-    return sum(1 for ch in term if ch in text) / len(term) if term else 0.0
 
 
 def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,

@@ -144,7 +144,7 @@ class Retriever:
             return hits
         for at, hit in enumerate(hits[1:PHASE_TIE_HITS], start=1):
             if scope.accepts(hit.chunk.meta) and hit.sentence >= hits[0].sentence - PHASE_TIE_GAP:
-                return [hit, *hits[:at], *hits[at + 1:]]
+                return _to_front(hits, at)
         return hits
 
     def _find(self, asked: Question, scope: Scope, vector: list[float], nearest: list[float]) -> Retrieved:
@@ -194,9 +194,9 @@ class Retriever:
             meta = hit.chunk.meta
             if not meta.path.part or meta.path.within_part or hit.coverage < hits[0].coverage:
                 continue  # a summary that says less of what was asked than the best passage does not lead
-            before = self.store.chunks_where({"$and": [{"doc_id": meta.doc_id}, {"ordinal": meta.ordinal - 1}]})
-            if not before or before[0].meta.path.part != meta.path.part or before[0].text.strip() == meta.path.part:
-                return [hit, *hits[:at], *hits[at + 1:]]
+            before = self.store.neighbour(meta, -1)
+            if before is None or before.meta.path.part != meta.path.part or before.text.strip() == meta.path.part:
+                return _to_front(hits, at)
         return hits
 
     def _reranked(self, hits: list[Hit]) -> list[Hit]:
@@ -205,3 +205,7 @@ class Retriever:
         w = self.rerank
         return sorted(hits, key=lambda h: -(w.fused * h.score + w.sentence * h.sentence + w.title * h.title
                                             + w.coverage * h.coverage))
+
+
+def _to_front(hits: list[Hit], at: int) -> list[Hit]:
+    return [hits[at], *hits[:at], *hits[at + 1:]]
