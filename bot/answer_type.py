@@ -92,16 +92,41 @@ def holds_count(unit: str, text: str) -> bool:
     return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}(?:{units})", text))
 
 
-def missing_detail(question: str, texts: list[str]) -> str | None:
-    """The kind of detail the question asks for that none of the texts holds, named for an answer
-    ("具体价格或费用", "具体数量"); None when nothing asked for is missing."""
-    joined = "\n".join(texts)
+# Kinds whose detail is a figure of something: "旅游收入是多少" is not answered by "营业收入**亿元".
+_FIGURE_KINDS = {"price", "rate", "total", "length"}
+
+
+def character_share(words: tuple[str, ...] | list[str], text: str) -> float:
+    """The share of the words' characters that ``text`` holds: everyday words often share a character
+    with the report's ("骗子" and 诈骗, "低保金" and 最低生活保障金). 1 when there are no words."""
+    chars = "".join(words)
+    return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
+
+
+def _holds(kind: DetailKind, question: str, text: str, terms: tuple[str, ...]) -> bool:
+    """``text`` (one sentence) holds the kind of detail asked, and a figure is next to what it is a
+    figure of: at least half the characters of one of the question's terms besides the words that ask
+    ("收入" of "收入是多少")."""
+    if not kind.held.search(text):
+        return False
+    if kind.name not in _FIGURE_KINDS:
+        return True
+    asking = kind.asked.search(question).group()
+    things = [t for t in terms if t not in asking and asking not in t]
+    return not things or any(character_share((t,), text) >= 0.5 for t in things)
+
+
+def missing_detail(question: str, texts: list[str], terms: tuple[str, ...] | list[str] = ()) -> str | None:
+    """The kind of detail the question asks for that none of the texts (sentences) holds, named for an
+    answer ("具体价格或费用", "具体数量"); None when nothing asked for is missing. ``terms``: the
+    question's terms, one of which a figure must stand next to."""
     kinds = asked_kinds(question)
     if kinds:
-        return None if any(kind.held.search(joined) for kind in kinds) else kinds[0].label
+        held = any(_holds(kind, question, text, tuple(terms)) for kind in kinds for text in texts)
+        return None if held else kinds[0].label
     unit = counted_unit(question)
-    return "具体数量" if unit and not holds_count(unit, joined) else None
+    return "具体数量" if unit and not holds_count(unit, "\n".join(texts)) else None
 
 
-def detail_missing(question: str, texts: list[str]) -> bool:
-    return missing_detail(question, texts) is not None
+def detail_missing(question: str, texts: list[str], terms: tuple[str, ...] | list[str] = ()) -> bool:
+    return missing_detail(question, texts, terms) is not None

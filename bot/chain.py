@@ -146,7 +146,7 @@ class Bot:
     def _missing_detail(turn: Turn, extract) -> str | None:
         if turn.plan.route not in ("narrow", "how") or not extract.sentences or extract.withheld:
             return None
-        return missing_detail(turn.asked.info.text, [s.text for s in extract.sentences])
+        return missing_detail(turn.asked.info.text, [s.text for s in extract.sentences], turn.asked.info.terms)
 
     def _reports(self, docs: list[str] | None):
         return [r for r in self.catalog.reports() if not docs or r.doc_id in docs]

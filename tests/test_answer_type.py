@@ -54,6 +54,20 @@ def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, 
     assert missing_detail(question, texts) == missing
 
 
+@pytest.mark.parametrize("question, terms, texts, missing", [
+    # A sum in the sentences, but of something else: the park's takings are not the tourism income.
+    ("上半年旅游收入是多少？", ["旅游", "收入"], ["园区营业收入共计**亿元。", "累计接待游客*万余人次。"], "具体金额"),
+    ("上半年旅游收入是多少？", ["旅游", "收入"], ["实现旅游收入1.2亿元。"], None),
+    # An abbreviation shares its characters with the full name.
+    ("低保金一共发了多少钱？", ["低保金"], ["累计发放最低生活保障金**万元。"], None),
+    ("门票多少钱？", ["门票"], ["停车费每小时5元。"], "具体价格或费用"),
+    ("门票多少钱？", ["门票"], ["景区门票每人50元。"], None),
+    ("哪天开放？", ["开放"], ["5月1日起试运行。"], None),  # a date is not a figure of anything
+])
+def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, terms, texts, missing):
+    assert missing_detail(question, texts, terms) == missing
+
+
 @pytest.mark.parametrize("question, terms", [
     ("小区停车难的问题有人管吗？", ["小区", "停车难", "问题"]),  # 有人: a pronoun frames the question
     ("菜市场的卫生受不受重视？", ["菜市场", "卫生", "重视"]),  # 受不受: an A-not-A yes/no form

@@ -19,7 +19,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from bot.answer_type import counted_unit, detail_missing, holds_count, missing_detail
+from bot.answer_type import character_share, counted_unit, detail_missing, holds_count, missing_detail
 from bot.evidence import TermWeights, names_a_thing
 from bot.query import QuestionInfo
 from bot.settings import Settings
@@ -106,8 +106,7 @@ def missing_characters(missing: tuple[str, ...], text: str) -> float:
     """Of the characters of the missing terms, the share the top passages still hold: everyday words
     often share a character with the report's ("骗子" and 诈骗, "老房子" and 农房); the detail a near
     miss asks for ("租金", "航线") usually shares none. 1 when nothing is missing."""
-    chars = "".join(missing)
-    return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
+    return character_share(missing, text)
 
 
 def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) -> float:
@@ -147,7 +146,7 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
     best_sentence = max(h.sentence for h in top)
     return {
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
-        "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found)) else 0.0,
+        "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found), info.terms) else 0.0,
         "missing_chars": missing_characters(missing, text),
         # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
         # 常住人口, however close they are in meaning.
@@ -206,7 +205,7 @@ class EvidenceGate:
             return Evidence(probability, False, "partial", signals, missing)
         # Every word of the question is there, but not the kind of detail it asks (how much 农家乐 earn,
         # and a passage on 农家乐 with no sum): the topic is present, the detail is not.
-        detail = missing_detail(info.text, closest_sentences(found))
+        detail = missing_detail(info.text, closest_sentences(found), info.terms)
         return Evidence(probability, False, "partial" if detail else "refuse", signals, (detail,) if detail else ())
 
 
