@@ -32,7 +32,9 @@ GENERIC_WORDS = frozenset(
     "做 做了 干 干了 还要 还 要 需要 需 有 有没有 没有 是 是不是 呢 吗 吧 那 那么 那下 还有 另外 再 又 具体 说 说说 讲讲 "
     "详细 详细点 展开 介绍 一下 这方面 这方 方面 这个 这些 那个 那些 这项 该 此 它 其 上述 以上 怎么 怎么样 怎样 如何 "
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
-    "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上 多长 多宽 多高 多深 多远".split()) | TIME_TOKENS
+    "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上 多长 多宽 多高 多深 多远 "
+    # "县里要种多少树": the government or the place as a whole, which the report is by and about.
+    "省里 市里 县里 区里 镇里 乡里".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -133,6 +135,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     tagged = [(w.word.strip(), w.flag) for w in jieba.posseg.lcut(question) if w.word.strip()]
     tagged = [(t.lower() if t.isascii() else t, k) for t, k in tagged if re.search(r"\w", t)]
     tagged = _noun_split_off(tagged, jieba.posseg.dt.word_tag_tab)
+    tagged = [(t, "n" if _is_facility(t, k) else k) for t, k in tagged]
     tokens = [t for t, _ in tagged]
     terms = content_terms(tagged)
     return QuestionInfo(
@@ -173,6 +176,15 @@ def _noun_split_off(tagged: list[tuple[str, str]], tags: dict[str, str]) -> list
         out.append((token, kind))
         i += 1
     return out
+
+
+# A word jieba's dictionary calls a person's name ("养老院 nr") that ends like a place or an institution
+# is a common noun: something a report may simply not mention, not a name a paraphrase cannot replace.
+_FACILITY_ENDINGS = tuple("院站馆场厂所园校局室") + ("中心",)
+
+
+def _is_facility(token: str, kind: str) -> bool:
+    return kind == "nr" and len(token) >= 3 and token.endswith(_FACILITY_ENDINGS)
 
 
 _MARKUP = re.compile(r"<[^>]*>|!?\[[^\]]*\]\([^)]*\)|https?://\S+|www\.\S+", re.IGNORECASE)

@@ -73,12 +73,22 @@ def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, term
     ("菜市场的卫生受不受重视？", ["菜市场", "卫生", "重视"]),  # 受不受: an A-not-A yes/no form
     ("夜市以后能不能开到很晚？", ["夜市", "开到"]),  # 以后, 能不能, 很: frame, not topic
     ("已经建成多少个充电站？", ["建成", "充电站"]),  # 已经: an adverb
+    ("今年县里要种多少树？", []),  # 县里: the county as a whole, which the report is about
+    ("市里对小微企业有什么扶持？", ["小微", "企业", "扶持"]),
 ])
 def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
     from bot.query import analyse
     from index.keyword import Tokenizer
 
     assert analyse(question, Tokenizer()).terms == terms
+
+
+def test_an_institution_jieba_calls_a_name_is_a_common_noun():
+    from bot.query import analyse
+    from index.keyword import Tokenizer
+
+    info = analyse("养老院建设情况如何？", Tokenizer())
+    assert info.term_kinds["养老院"] == "n"  # jieba's dictionary: "养老院 nr"
 
 
 @pytest.mark.parametrize("question, broad", [
