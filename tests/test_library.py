@@ -172,3 +172,9 @@ def test_asked_for_a_target_the_figures_after_the_sentence_naming_the_work_follo
     assert "立足产业链抓招大引强" in answer.answer  # the closest sentence names the work, with no figure
     assert "引进10亿级项目55个" in answer.answer  # the target, in figures, a few sentences on
 
+
+
+def test_a_broad_answer_quotes_the_sentence_that_answers_in_other_words(library_bot):
+    """"腿脚不方便的人" shares no word with 残疾人: the sentence closest in meaning is picked by meaning."""
+    answer = library_bot.ask("顺平对腿脚不方便的人有什么帮扶？")
+    assert "大力实施精准助残服务工程" in answer.answer, answer.answer

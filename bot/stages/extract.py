@@ -109,11 +109,12 @@ class Extractor:
         if plan.route == "overview":
             return self._openings(plan.parts)
         if plan.route == "broad":
-            return self._broad(info, plan.sections, found.hits)
+            return self._broad(info, plan.sections, found.hits, found.sentence_similarity)
         extract = self._narrow(info, found.hits, found.vector, found.sentence_similarity)
         if plan.route == "how" and not any(
                 self.weights.coverage(info, s.text) >= HOW_SENTENCE_COVERAGE for s in extract.sentences):
-            return self._broad(info, plan.sections)  # no single sentence says how: the section's measures
+            # No single sentence says how: the section's measures.
+            return self._broad(info, plan.sections, similarity=found.sentence_similarity)
         return extract
 
     def _score(self, info: QuestionInfo, sentence: Sentence) -> float:
@@ -184,7 +185,8 @@ class Extractor:
         nexts = sentences_of(after)
         return nexts[0] if nexts else None
 
-    def _broad(self, info: QuestionInfo, sections: tuple[Section, ...], hits: list[Hit] = ()) -> Extract:
+    def _broad(self, info: QuestionInfo, sections: tuple[Section, ...], hits: list[Hit] = (),
+               similarity: dict[str, float] | None = None) -> Extract:
         """Informative sentences of whole sections: relevant ones first, slogans only if facts run short."""
         per_section = max(3, BROAD_MAX_SENTENCES // max(1, len(sections)))
         char_budget = BROAD_MAX_CHARS // max(1, len(sections))
@@ -207,7 +209,7 @@ class Extractor:
                     continue  # a second section only earns its place with sentences on the topic
                 else:
                     summarised.append(section)
-            chosen.extend(self._pick(info, pool, per_section, char_budget))
+            chosen.extend(self._pick(info, pool, per_section, char_budget, similarity or {}))
         chosen.sort(key=lambda s: s.key)
         best = max(chosen, key=lambda s: s.score, default=None)
         withheld = bool(best) and info.asks_quantity and self._figure_withheld(info, best.text)
@@ -237,7 +239,8 @@ class Extractor:
         floor = max(FOCUS_SENTENCE_COVERAGE, FOCUS_RELATIVE * best)
         return [s for s in pool if coverage[id(s)] >= floor]
 
-    def _pick(self, info: QuestionInfo, pool: list[Sentence], most: int, char_budget: int) -> list[Sentence]:
+    def _pick(self, info: QuestionInfo, pool: list[Sentence], most: int, char_budget: int,
+              similarity: dict[str, float]) -> list[Sentence]:
         """The best sentences of one section, facts first, within its share of the answer."""
         for s in pool:
             s.score = self._score(info, s) + (0.25 if is_factual(s.text) else 0.0)
@@ -249,6 +252,8 @@ class Extractor:
         for s in pool:
             if s.chunk.id in naming:
                 s.score += NAMING_PASSAGE_BONUS
+        # A sentence about the question in other words ("残障人士" and 精准助残) is one of its answers.
+        add_meaning(pool, similarity)
         picked: list[Sentence] = []
         used = 0
         for s in sorted(pool, key=lambda s: -s.score):
