@@ -178,3 +178,9 @@ def test_a_broad_answer_quotes_the_sentence_that_answers_in_other_words(library_
     """"腿脚不方便的人" shares no word with 残疾人: the sentence closest in meaning is picked by meaning."""
     answer = library_bot.ask("顺平对腿脚不方便的人有什么帮扶？")
     assert "大力实施精准助残服务工程" in answer.answer, answer.answer
+
+
+def test_when_the_passages_lack_the_questions_words_meaning_picks_the_sentence(library_bot):
+    """"吵" and "噪音" are not the report's words (噪声): the words cannot choose, so meaning does."""
+    answer = library_bot.ask("丽水的马路边吵得很，有人治理噪音吗？")
+    assert "噪声问题" in answer.answer, answer.answer

@@ -30,6 +30,7 @@ BROAD_MAX_CHARS = 600
 GATHERED_PARAGRAPHS = 3
 PARAGRAPH_MEANING_GAP = 0.01
 NARROW_MAX_SENTENCES = 2
+UNSAID_MEANING = 1.0  # how much more meaning weighs when none of the question's words is in the passages
 NAMING_PASSAGE_BONUS = 0.15  # a broad answer's sentences from the passage that names the question's words
 HOW_SENTENCE_COVERAGE = 0.75  # a sentence this close to a how-question says how by itself
 # A broad question focuses on the sentences about it when the section's title does not match it
@@ -74,7 +75,7 @@ def sentences_of(chunk: StoredChunk) -> list[Sentence]:
     return out
 
 
-def add_meaning(candidates: list[Sentence], similarity: dict[str, float]) -> None:
+def add_meaning(candidates: list[Sentence], similarity: dict[str, float], weight: float = MEANING_WEIGHT) -> None:
     """Raise each sentence's score by how close it is to the question in meaning, relative to the
     others (the model's cosines crowd into a narrow band, so only their spread says anything)."""
     values = [similarity.get(s.text) for s in candidates]
@@ -84,7 +85,7 @@ def add_meaning(candidates: list[Sentence], similarity: dict[str, float]) -> Non
     low, spread = min(known), max(known) - min(known)
     for sentence, value in zip(candidates, values):
         if value is not None:
-            sentence.score += MEANING_WEIGHT * (value - low) / spread
+            sentence.score += weight * (value - low) / spread
 
 
 def is_heading_only(sentence: Sentence) -> bool:
@@ -138,7 +139,10 @@ class Extractor:
                 candidates.append(sentence)
         if not candidates:
             return Extract([], False)
-        add_meaning(candidates, similarity or {})
+        # The fewer of the question's words the passages hold, the less those words can choose between
+        # sentences, and the more their meaning must.
+        unsaid = 1.0 - self.weights.coverage(info, "\n".join(h.chunk.text for h in hits[:3]))
+        add_meaning(candidates, similarity or {}, MEANING_WEIGHT * (1.0 + UNSAID_MEANING * unsaid))
         candidates.sort(key=lambda s: -s.score)
         best = candidates[0]
         chosen = [best]
