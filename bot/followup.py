@@ -139,7 +139,25 @@ def _with_focus(focus: str, topic_question: str) -> str:
     focus = _PERIOD_WORDS.sub("", focus).strip("的 ") or focus
     tail = _QUESTION_TAIL.search(topic_question).group(0).strip() or "的情况怎么样？"
     tail = tail if tail.endswith(("？", "?")) else tail + "？"
+    sibling = _sibling_topic(topic, focus)
+    if sibling:
+        return f"{period.group(0) if period else ''}{sibling}{tail.removeprefix('的').removeprefix('得')}"
     return f"{period.group(0) if period else ''}{topic}的{focus}方面{tail.removeprefix('的').removeprefix('得')}"
+
+
+def _sibling_topic(topic: str, focus: str) -> str | None:
+    """"大气治理" + "水这方面呢" → "水治理": a thing in place of the thing an action was about asks about the
+    same action on it, not about the first thing's 水. An action as the focus ("执法方面呢") narrows instead."""
+    import jieba.posseg
+
+    tagged = [(w.word, w.flag) for w in jieba.posseg.lcut(topic)]
+    focus_kinds = {w.flag for w in jieba.posseg.lcut(focus)}
+    if len(tagged) < 2 or not focus_kinds or not all(k.startswith("n") for k in focus_kinds):
+        return None
+    (thing, thing_kind), (action, action_kind) = tagged[-2], tagged[-1]
+    if action_kind not in ("v", "vn") or not thing_kind.startswith("n") or thing_kind in ("nr", "ns", "nt"):
+        return None
+    return "".join(w for w, _ in tagged[:-2]) + focus + action
 
 
 def _merge(question: str, topic_question: str) -> str:

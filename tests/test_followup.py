@@ -25,7 +25,18 @@ def test_a_new_focus_narrows_the_earlier_question(rewrite):
 
 def test_a_one_character_focus_is_a_focus_not_a_word_to_glue_on(rewrite):
     # "水" is too short to be a search term, but it is what the user now asks about.
-    assert rewrite("水这方面呢？", "今年大气治理定了什么目标？") == "今年大气治理的水方面定了什么目标？"
+    assert rewrite("水这方面呢？", "今年环境定了什么目标？") == "今年环境的水方面定了什么目标？"
+
+
+@pytest.mark.parametrize("question, earlier, rewritten", [
+    # A thing in place of the thing an action was about: the same action on the new thing.
+    ("水这方面呢？", "今年大气治理定了什么目标？", "今年水治理定了什么目标？"),
+    ("那公路呢？", "去年铁路建设怎么样？", "去年公路建设怎么样？"),
+    # An action as the focus narrows the topic instead.
+    ("执法方面呢？", "上半年环境保护做了什么？", "上半年环境保护的执法方面做了什么？"),
+])
+def test_a_sibling_thing_takes_the_place_of_the_thing_the_action_was_about(rewrite, question, earlier, rewritten):
+    assert rewrite(question, earlier) == rewritten
 
 
 def test_the_earlier_frame_is_kept_when_only_the_period_changes(rewrite):
