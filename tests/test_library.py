@@ -184,3 +184,9 @@ def test_when_the_passages_lack_the_questions_words_meaning_picks_the_sentence(l
     """"吵" and "噪音" are not the report's words (噪声): the words cannot choose, so meaning does."""
     answer = library_bot.ask("丽水的马路边吵得很，有人治理噪音吗？")
     assert "噪声问题" in answer.answer, answer.answer
+
+
+def test_a_broad_answer_goes_on_from_the_sentence_naming_the_topic_to_what_it_lists(library_bot):
+    """The sentence that names 交通 and 项目 does not list them; the sentences after it in its passage do."""
+    answer = library_bot.ask("丽水今年交通方面要建哪些项目？")
+    assert "建成528国道遂昌新路湾至石练段" in answer.answer, answer.answer

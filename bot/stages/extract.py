@@ -93,6 +93,16 @@ def is_heading_only(sentence: Sentence) -> bool:
     return sentence.text.rstrip("。！？；") == sentence.chunk.meta.section_title
 
 
+def _and_what_follows(chosen: list[Sentence], pool: list[Sentence]) -> list[Sentence]:
+    """The chosen sentences and the rest of each one's passage: a sentence that names the topic
+    ("抓好430个市重点建设项目……交通……") is followed by what it is ("建成528国道……")."""
+    kept = {id(s) for s in chosen}
+    for before, after in zip(pool, pool[1:]):
+        if id(before) in kept and after.chunk.id == before.chunk.id:
+            kept.add(id(after))
+    return [s for s in pool if id(s) in kept]
+
+
 def is_factual(text: str) -> bool:
     return bool(_FACT.search(text))
 
@@ -208,7 +218,7 @@ class Extractor:
                 # the section itself: then the sentences about it are quoted, under their own sections.
                 on_topic = self._on_topic(info, pool)
                 if on_topic:
-                    pool = on_topic
+                    pool = _and_what_follows(on_topic, pool)
                 elif index > 0:
                     continue  # a second section only earns its place with sentences on the topic
                 else:
