@@ -190,3 +190,9 @@ def test_a_broad_answer_goes_on_from_the_sentence_naming_the_topic_to_what_it_li
     """The sentence that names 交通 and 项目 does not list them; the sentences after it in its passage do."""
     answer = library_bot.ask("丽水今年交通方面要建哪些项目？")
     assert "建成528国道遂昌新路湾至石练段" in answer.answer, answer.answer
+
+
+def test_a_figure_asked_in_words_too_short_to_be_terms_is_not_answered_with_a_list_of_parts(library_bot):
+    """"种多少树" leaves no term of two characters, but it asks a figure, not what a year's plans are."""
+    answer = library_bot.ask("顺平今年县里要种多少树？")
+    assert "个方面" not in answer.answer, answer.answer

@@ -105,8 +105,8 @@ class Planner:
         """Top-level parts the question asks about as a whole: it names only their phase ("下半年有哪些
         计划"), or only words of their title ("2023年有什么安排"). Only within one report: across
         several, a list of parts says nothing."""
-        if info.english or not (info.broad or scope.phased or not info.terms):
-            return []
+        if info.english or info.asks_quantity or not (info.broad or scope.phased or not info.terms):
+            return []  # "今年要种多少树": a figure asked in words too short to be terms is no overview
         phases: dict[tuple[str, str], str] = {}
         # Report by report, stopping at the second that has parts in scope: never the whole library.
         for doc_id in scope.docs or self.keywords.doc_ids():
