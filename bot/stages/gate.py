@@ -102,13 +102,6 @@ def missing_terms(info: QuestionInfo, text: str, weights: TermWeights) -> tuple[
     return tuple(t for t in info.terms if weights.coverage(_only(info, t), text) == 0.0)
 
 
-def missing_characters(missing: tuple[str, ...], text: str) -> float:
-    """Of the characters of the missing terms, the share the top passages still hold: everyday words
-    often share a character with the report's ("骗子" and 诈骗, "老房子" and 农房); the detail a near
-    miss asks for ("租金", "航线") usually shares none. 1 when nothing is missing."""
-    return character_share(missing, text)
-
-
 def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) -> float:
     """How much closer the closest sentences are to the question than to the question without its
     missing words: what those words mean is in the passages. An everyday word ("老楼" for 俄式建筑)
@@ -135,7 +128,7 @@ def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str,
     unit = counted_unit(info.text)
     if not unit or unit == "个":
         return False
-    return any(holds_count(unit, sentence) and any(missing_characters((term,), sentence) >= 0.5 for term in missing)
+    return any(holds_count(unit, sentence) and any(character_share((term,), sentence) >= 0.5 for term in missing)
                for sentence in closest_sentences(found))
 
 
@@ -147,7 +140,9 @@ def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text:
     return {
         "sentence_margin": best_sentence - found.sentence_baseline if found.sentence_baseline else 0.0,
         "detail_missing": 1.0 if detail_missing(info.text, closest_sentences(found), info.terms) else 0.0,
-        "missing_chars": missing_characters(missing, text),
+        # Everyday words often share a character with the report's ("骗子" and 诈骗, "老房子" and 农房); the
+        # detail a near miss asks for ("租金", "航线") usually shares none.
+        "missing_chars": character_share(missing, text),
         # A figure belongs to what it counts: "常住人口有多少" is not answered by passages that never name
         # 常住人口, however close they are in meaning.
         "figure_unnamed": 1.0 if info.asks_quantity and any(names_a_thing(info.term_kinds.get(t, "x")) for t in missing)
