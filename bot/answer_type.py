@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 _NUMBER = r"(?:\d[\d.]*|[*＊]+|[一二两三四五六七八九十百千]+)"
-_MAGNITUDE = r"(?:多|余)?(?:万|亿|千|百)?(?:多|余)?"
+_MAGNITUDE = r"(?:多|余)?(?:[万亿千百]{1,2})?(?:多|余)?"  # "1.2万亿元", "30余万"
 _CJK = r"[\u4e00-\u9fff]"
 
 
@@ -24,16 +24,16 @@ class DetailKind:
 
 
 KINDS = (
-    # A price per unit ("门票多少钱") is not a budget ("投资1.2亿元"); a total ("一共要花多少钱", "赚多少钱")
-    # may be.
+    # A price per unit ("门票多少钱", "每月交多少钱") is not a budget ("投资1.2亿元"); any other "多少钱" asks
+    # a total ("为企业退减税费多少钱", "一共要花多少钱").
     # A price is a sum of 元 (or free of charge); a rate is a share. Neither answers the other.
-    DetailKind("price", re.compile(r"(?<!一共)(?<!总共)(?<!要花)(?<!赚)(?<!挣)多少钱|价格|价钱|票价|收费标准|租金|"
-                                   r"多少一[斤度个张次]|[交收要花]钱吗|收费吗|收不收费|要不要钱"),
+    DetailKind("price", re.compile(r"价格|价钱|票价|单价|均价|起步价|收费标准|租金|"
+                                   r"(?:门票|每[人月年天次斤个张度户晚平])[^，。？]{0,6}多少钱|多少钱?一[斤度个张次晚]|"
+                                   r"[交收要花]钱吗|收费吗|收不收费|要不要钱"),
                re.compile(r"\d[\d.]*元(?!.?亿)|免费|不收费|零收费"), "具体价格或费用"),
     DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
                "具体比率"),
-    DetailKind("total", re.compile(r"(?:一共|总共|累计|合计)[^，。？]{0,4}多少钱|"
-                                   r"(?:发了|发放了?|拨了|拨付了?|补了)多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少钱?|"
+    DetailKind("total", re.compile(r"多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少|"
                                    # a sum of money by its name; "收入增长了多少" asks a rate instead
                                    r"(?:收入|营收|产值|销售额|税收|利润|成交额|交易额)(?:是|有|为|达到)?多少"),
                # "发放保障金**万": a sum in 万/亿 says 元 without writing it, unless a unit follows ("万人").
@@ -65,8 +65,8 @@ _COUNT = re.compile(rf"(?:多少|(?<![这那好前近])几)({_UNITS})")
 
 def asked_kinds(question: str) -> list[DetailKind]:
     kinds = [kind for kind in KINDS if kind.asked.search(question)]
-    if any(kind.name == "total" for kind in kinds):  # "投了多少钱" asks a sum spent, not a price
-        kinds = [kind for kind in kinds if kind.name != "price"]
+    if any(kind.name == "price" for kind in kinds):  # "门票多少钱": per ticket, not a sum of tickets
+        kinds = [kind for kind in kinds if kind.name != "total"]
     return kinds
 
 
@@ -105,15 +105,23 @@ def character_share(words: tuple[str, ...] | list[str], text: str) -> float:
 
 def _holds(kind: DetailKind, question: str, text: str, terms: tuple[str, ...]) -> bool:
     """``text`` (one sentence) holds the kind of detail asked, and a figure is next to what it is a
-    figure of: at least half the characters of one of the question's terms besides the words that ask
-    ("收入" of "收入是多少")."""
+    figure of: at least half the characters of one of the question's terms besides the measure ("收入")."""
     if not kind.held.search(text):
         return False
     if kind.name not in _FIGURE_KINDS:
         return True
-    asking = kind.asked.search(question).group()
-    things = [t for t in terms if t not in asking and asking not in t]
+    things = [t for t in terms if not _is_measure(t)]
     return not things or any(character_share((t,), text) >= 0.5 for t in things)
+
+
+# What a figure measures, as opposed to what it is a figure of ("旅游" of "旅游收入是多少").
+_MEASURES = ("收入", "营收", "产值", "销售额", "税收", "利润", "成交额", "交易额", "投资", "价格", "价钱", "票价",
+             "单价", "均价", "起步价", "租金", "收费标准", "利率", "费率", "税率", "长度", "里程")
+
+
+def _is_measure(term: str) -> bool:
+    """"收入", and "总产值" (a measure with a one-character prefix)."""
+    return any(term.endswith(m) and len(term) - len(m) <= 1 for m in _MEASURES)
 
 
 def missing_detail(question: str, texts: list[str], terms: tuple[str, ...] | list[str] = ()) -> str | None:

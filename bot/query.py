@@ -34,7 +34,9 @@ GENERIC_WORDS = frozenset(
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
     "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上 多长 多宽 多高 多深 多远 "
     # "县里要种多少树": the government or the place as a whole, which the report is by and about.
-    "省里 市里 县里 区里 镇里 乡里".split()) | TIME_TOKENS
+    "省里 市里 县里 区里 镇里 乡里 "
+    # "总产值达到多少": reaching is how a figure is asked for, the report says 达 or 实现.
+    "达到 达".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 

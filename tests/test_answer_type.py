@@ -49,6 +49,10 @@ from bot.answer_type import missing_detail
     ("环城水系有多长？", ["环城水系全线贯通。"], "具体长度"),  # asks for no kind of detail
     ("这几个项目进展如何？", ["项目建设加快推进。"], None),  # "这几个" points, it does not ask a count
     ("好几条路都在修吗？", ["改造提升城区道路。"], None),  # "好几条" is "several"
+    ("为企业退减税费多少钱？", ["新增退减缓税费27亿元。"], None),  # no unit price: a sum
+    ("建筑业总产值达到多少？", ["建筑业总产值达1.2万亿元。"], None),  # 万亿 is one magnitude
+    ("每月要交多少钱？", ["参保率达到80%。"], "具体价格或费用"),  # per month: a price
+    ("充电多少钱一度？", ["新建充电桩200个。"], "具体价格或费用"),
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
@@ -75,6 +79,7 @@ def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, term
     ("已经建成多少个充电站？", ["建成", "充电站"]),  # 已经: an adverb
     ("今年县里要种多少树？", []),  # 县里: the county as a whole, which the report is about
     ("市里对小微企业有什么扶持？", ["小微", "企业", "扶持"]),
+    ("建筑业总产值达到多少？", ["建筑业", "总产值"]),  # 达到: how a figure is asked for
 ])
 def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
     from bot.query import analyse
