@@ -86,10 +86,33 @@ def counted_unit(question: str) -> str:
     return unit
 
 
-def holds_count(unit: str, text: str) -> bool:
+def _count_pattern(unit: str) -> str:
     # 个 is the everyday classifier for anything: "接了多少个" is answered by "接听**余条", "立案*起".
     units = f"{_UNITS}|通|起" if unit == "个" else re.escape(unit)
-    return bool(re.search(rf"{_NUMBER}{_MAGNITUDE}(?:{units})", text))
+    return rf"{_NUMBER}{_MAGNITUDE}(?:{units})"
+
+
+def holds_count(unit: str, text: str) -> bool:
+    return bool(re.search(_count_pattern(unit), text))
+
+
+_FIGURE_OF = 6  # characters before a figure that say what it counts ("新增公办学位" of "7700个")
+_ANY_FIGURE = rf"{_NUMBER}{_MAGNITUDE}(?:{_UNITS}|通|起|元|%)"
+
+
+def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: str = "") -> bool:
+    """``text`` gives a figure (in ``unit``; any figure when the question names none) right after half
+    the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个".
+    A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not. Characters of the
+    question's ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked too), and
+    a single character left says too little ("能" and "用能40万吨")."""
+    words = tuple(w for w in ("".join(ch for ch in word if ch not in found) for word in words) if len(w) > 1)
+    pattern = _count_pattern(unit) if unit else _ANY_FIGURE
+    for match in re.finditer(pattern, text):
+        before = re.split(r"[，,、；;：:。]", text[max(0, match.start() - _FIGURE_OF):match.start()])[-1]
+        if any(character_share((word,), before) >= 0.5 for word in words):
+            return True
+    return False
 
 
 # Kinds whose detail is a figure of something: "旅游收入是多少" is not answered by "营业收入**亿元".

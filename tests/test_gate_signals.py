@@ -22,7 +22,14 @@ def _found(sentences: list[str]) -> Retrieved:
     ("公安破获案件抓了多少人？", ("破获案件",), "立案*起，破获*起。", False),
     ("地铁修了多少公里？", ("地铁",), "新建改造城市道路32公里。", False),  # the unit alone proves nothing
     ("医院有多少张床位？", ("床位",), "新增就业岗位1200个。", False),  # another unit
-    ("基站建了多少个？", ("基站",), "建成基站项目12个。", False),  # 个 counts anything
+    ("基站建了多少个？", ("基站",), "建成5G基站项目12个。", True),  # 个 counts anything named before it
+    ("基站建了多少个？", ("基站",), "建成基站，新引进项目12个。", False),  # a count of something else
+    # a figure right after what the report calls the thing, under another name
+    ("今年能多几个托儿的地方？", ("托儿", "地方"), "新增普惠性托位150个、养老床位800张。", True),
+    ("娃儿上学的位置能多出来多少个？", ("娃儿", "上学", "位置"), "力争新增公办学位7700个以上。", True),
+    ("企业电费一共省了多少钱？", ("电费",), "降低企业用电成本32亿元。", True),
+    # a character the found words hold too, or one left alone, proves nothing
+    ("公积金贷款最高能贷多少？", ("公积金", "能贷"), "新增制造业贷款134亿元，保障重大项目用能40万吨。", False),
 ])
 def test_a_count_in_the_asked_unit_is_found_beside_the_thing_asked(question, missing, sentence, counted):
     info = analyse(question, Tokenizer())

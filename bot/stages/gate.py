@@ -19,7 +19,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from bot.answer_type import character_share, counted_unit, detail_missing, holds_count, missing_detail
+from bot.answer_type import (character_share, counted_unit, counts_something_named, detail_missing, holds_count,
+                             missing_detail)
 from bot.evidence import TermWeights, names_a_thing
 from bot.query import QuestionInfo
 from bot.settings import Settings
@@ -121,15 +122,20 @@ def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) 
 
 
 def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str, ...]) -> bool:
-    """The question counts in a unit of its own ("抓了多少人", "多少张床位"; 个 counts anything) and a
-    closest sentence gives a count in it, next to most characters of what the question calls the thing
-    ("破获案件" and "破获*起，抓获**人"): the figure is there under another name. A count in the unit
-    alone proves nothing ("地铁修了多少公里" and "新建城市道路32公里")."""
+    """A closest sentence gives a figure of a missing thing under another name: in the question's unit
+    (any, for 个 or none), right after half the characters of what the question calls it ("托儿的地方" and
+    "普惠性托位150个"; "翻新多少个老房子" and "改造老旧小区140个" share too few); or, in a unit the question names,
+    anywhere in a sentence holding half its characters ("破获案件抓了多少人" and "破获*起，抓获**人")."""
     unit = counted_unit(info.text)
-    if not unit or unit == "个":
-        return False
-    return any(holds_count(unit, sentence) and any(character_share((term,), sentence) >= 0.5 for term in missing)
-               for sentence in closest_sentences(found))
+    things = tuple(t for t in missing if names_a_thing(info.term_kinds.get(t, "x")))
+    present = "".join(t for t in info.terms if t not in missing)
+    for sentence in closest_sentences(found):
+        if counts_something_named(unit, sentence, things, present):
+            return True
+        if unit and unit != "个" and holds_count(unit, sentence) and \
+                any(character_share((t,), sentence) >= 0.5 for t in things):
+            return True
+    return False
 
 
 def signals_of(info: QuestionInfo, found: Retrieved, weights: TermWeights, text: str,
