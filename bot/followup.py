@@ -13,8 +13,10 @@ from bot.smalltalk import is_smalltalk
 from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
 from index.keyword import STOPWORDS
 from index.numerals import cn_to_int
-from index.periods import FOLLOWUP_TIME_WORDS as _PERIOD_WORDS, NAMED_PLAN as _PLAN_PERIOD
+from index.periods import FOLLOWUP_TIME_WORDS, NAMED_PLAN as _PLAN_PERIOD
 
+# A period a follow-up may swap: "今年", "下半年", or a year named outright ("2023年新增了多少…" + "今年呢？").
+_PERIOD_WORDS = re.compile(rf"(?:19|20)\d{{2}}年度?|{FOLLOWUP_TIME_WORDS.pattern}")
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|[定订设提]了?(?:什么|哪些)\w{0,4}|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|"
@@ -30,11 +32,15 @@ _NEW_FOCUS = re.compile(r"^(?:那么?|还有|另外)?[，,\s]*(?P<focus>[^，,�
 _KIND_NOUNS = frozenset("活动 数据 数字 项目 政策 指标 例子 案例 亮点 成果".split())
 
 
+# "打算再加几个": a count asked of the topic under way.
+_COUNTING = re.compile(r"^(?:几|多少)[个项家条件名所座套张台次户人位处]?$")
+
+
 def is_elliptical(question: str, tokens: list[str]) -> bool:
     """No topic words of its own: only a period, a question frame, fillers, the kind of thing asked."""
     # A single character ("建", "修") is a verb of the frame, not a topic.
     topical = [t for t in tokens if len(t) > 1 and t not in GENERIC_WORDS and t not in STOPWORDS
-               and t not in _KIND_NOUNS and not _PERIOD_WORDS.fullmatch(t)]
+               and t not in _KIND_NOUNS and not _PERIOD_WORDS.fullmatch(t) and not _COUNTING.match(t)]
     return not topical
 
 

@@ -36,7 +36,9 @@ GENERIC_WORDS = frozenset(
     # "县里要种多少树": the government or the place as a whole, which the report is by and about.
     "省里 市里 县里 区里 镇里 乡里 "
     # "总产值达到多少": reaching is how a figure is asked for, the report says 达 or 实现.
-    "达到 达".split()) | TIME_TOKENS
+    "达到 达 "
+    # "那去年实际做到了多少": how far a plan was met, asked of the topic under way.
+    "实际 实际上 做到 到底 究竟".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -138,6 +140,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
     tagged = [(t.lower() if t.isascii() else t, k) for t, k in tagged if re.search(r"\w", t)]
     tagged = _noun_split_off(tagged, jieba.posseg.dt.word_tag_tab)
     tagged = [(t, "n" if _is_facility(t, k) else k) for t, k in tagged]
+    tagged = _question_word_split_off(tagged)
     tokens = [t for t, _ in tagged]
     terms = content_terms(tagged)
     return QuestionInfo(
@@ -177,6 +180,19 @@ def _noun_split_off(tagged: list[tuple[str, str]], tags: dict[str, str]) -> list
             continue
         out.append((token, kind))
         i += 1
+    return out
+
+
+_QUESTION_PREFIX = re.compile(r"^(哪些|什么|哪个|哪家|哪几个)(.{2,})$")
+
+
+def _question_word_split_off(tagged: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """jieba keeps some question words with the noun after them ("具体有哪些项目" -> 哪些项目): the question
+    word frames the question, the noun is its term."""
+    out: list[tuple[str, str]] = []
+    for token, kind in tagged:
+        match = _QUESTION_PREFIX.match(token)
+        out += [(match.group(1), "r"), (match.group(2), "n")] if match else [(token, kind)]
     return out
 
 

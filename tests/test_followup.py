@@ -64,3 +64,19 @@ def test_a_numbered_point_keeps_the_period_it_was_listed_for():
 def test_asking_what_else_stays_in_the_period_the_conversation_was_about(rewrite):
     assert rewrite("民生实事还有别的吗？", "下半年要建多少个充电桩？") == "下半年民生实事还有别的吗？"
     assert rewrite("民生实事还有别的吗？", "充电桩建了多少个？") == "民生实事还有别的吗？"
+
+
+@pytest.mark.parametrize("question, earlier, rewritten", [
+    # a count asked of the topic under way, in a new period that replaces a year named outright
+    ("今年呢？打算再加几个？", "2023年新增了多少个特色田园乡村？", "今年新增了多少个特色田园乡村呢？打算再加几个？"),
+    # how far a target was met: "实际做到" frames the question
+    ("那去年实际做到了多少？", "今年研发投入占比的目标是多少？", "去年研发投入占比的目标是实际做到了多少？"),
+    # jieba's "哪些项目" is a question word and the kind of thing asked
+    ("具体有哪些项目？", "今年文旅方面的重点是什么？", "今年文旅方面的重点具体有哪些项目？"),
+])
+def test_a_follow_up_asking_a_count_or_a_kind_goes_on_with_the_topic(rewrite, question, earlier, rewritten):
+    assert rewrite(question, earlier) == rewritten
+
+
+def test_a_year_named_outright_stays_when_the_follow_up_names_no_period(rewrite):
+    assert rewrite("那农村呢？", "2023年城市更新做了什么？") == "2023年城市更新的农村方面做了什么？"
