@@ -93,14 +93,27 @@ def is_heading_only(sentence: Sentence) -> bool:
     return sentence.text.rstrip("。！？；") == sentence.chunk.meta.section_title
 
 
-def _and_what_follows(chosen: list[Sentence], pool: list[Sentence]) -> list[Sentence]:
-    """The chosen sentences and the rest of each one's passage: a sentence that names the topic
-    ("抓好430个市重点建设项目……交通……") is followed by what it is ("建成528国道……")."""
+def _and_what_follows(chosen: list[Sentence], pool: list[Sentence], whole_paragraph: bool) -> list[Sentence]:
+    """The chosen sentences and the rest of each one's passage (``pool`` in report order): a sentence
+    that names the topic ("抓好430个市重点建设项目……交通……") is followed by what it is ("建成528国道……").
+    ``whole_paragraph``: on into the next chunk cut from the same paragraph (an unheaded paragraph, where
+    run-in headings mark the topics)."""
     kept = {id(s) for s in chosen}
     for before, after in zip(pool, pool[1:]):
-        if id(before) in kept and after.chunk.id == before.chunk.id:
+        same_paragraph = after.chunk.id == before.chunk.id or \
+            (whole_paragraph and after.chunk.meta.start == before.chunk.meta.end)
+        # A run-in heading ("开放合作深化拓展。") starts the paragraph's next topic.
+        if id(before) in kept and same_paragraph and not is_run_in_heading(after.text):
             kept.add(id(after))
     return [s for s in pool if id(s) in kept]
+
+
+_RUN_IN_HEADING = re.compile(r"^[^，,、；;：:\d*＊]{4,14}[。！]$")
+
+
+def is_run_in_heading(text: str) -> bool:
+    """A short sentence without a clause or a figure that names what follows ("科技创新力度加大。")."""
+    return bool(_RUN_IN_HEADING.match(text))
 
 
 def is_factual(text: str) -> bool:
@@ -210,19 +223,19 @@ class Extractor:
             chunks = self._chunks_of(section, hits)
             pool = [s for c in chunks for s in sentences_of(c)
                     if not (is_heading_only(s) and s.chunk.meta.section_id == s.chunk.meta.topic_id)]
-            # (An unheaded paragraph under a part heading is answered whole: its "title" is the part's.)
-            if self._is_about(info, section):
-                summarised.append(section)
+            about = self._is_about(info, section)
+            # The question may be about something inside the section ("秸秆禁烧" in "生态环境"), not the
+            # section itself: then the sentences about it are quoted, under their own sections. So too in
+            # an unheaded paragraph, which runs through several topics ("……开放合作深化拓展。……科技创新力度
+            # 加大。……"), unless the question asks how things went as a whole.
+            focus = not about or (not section.numbered and not info.asks_overall)
+            on_topic = self._on_topic(info, pool) if focus else []
+            if on_topic:
+                pool = _and_what_follows(on_topic, pool, whole_paragraph=not section.numbered)
+            elif not about and index > 0:
+                continue  # a second section only earns its place with sentences on the topic
             else:
-                # The question may be about something inside the section ("秸秆禁烧" in "生态环境"), not
-                # the section itself: then the sentences about it are quoted, under their own sections.
-                on_topic = self._on_topic(info, pool)
-                if on_topic:
-                    pool = _and_what_follows(on_topic, pool)
-                elif index > 0:
-                    continue  # a second section only earns its place with sentences on the topic
-                else:
-                    summarised.append(section)
+                summarised.append(section)
             chosen.extend(self._pick(info, pool, per_section, char_budget, similarity or {}))
         chosen.sort(key=lambda s: s.key)
         best = max(chosen, key=lambda s: s.score, default=None)
@@ -238,8 +251,21 @@ class Extractor:
                      and getattr(h.chunk.meta, section.level) == section.id]
             if found:
                 close = [h.chunk for h in found if h.sentence >= found[0].sentence - PARAGRAPH_MEANING_GAP]
-                return sorted(close, key=lambda c: c.meta.start)
+                whole = {c.id: c for chunk in close for c in self._paragraph_of(chunk)}
+                return sorted(whole.values(), key=lambda c: c.meta.start)
         return self.store.chunks_where({"$and": [{"doc_id": section.doc_id}, {section.level: section.id}]})
+
+    def _paragraph_of(self, chunk: StoredChunk) -> list[StoredChunk]:
+        """The chunks a long paragraph was cut into, around ``chunk``: each starts where the one before
+        it ends (a new paragraph starts further on)."""
+        chunks = [chunk]
+        for step in (-1, 1):
+            at = chunk
+            while (nearby := self.store.neighbour(at.meta, step)) is not None and \
+                    (nearby.meta.start == at.meta.end if step > 0 else nearby.meta.end == at.meta.start):
+                chunks.append(nearby)
+                at = nearby
+        return chunks
 
     def _is_about(self, info: QuestionInfo, section: Section) -> bool:
         return not section.numbered or self.weights.coverage(info, section.path.title) >= FOCUS_TITLE_COVERAGE
