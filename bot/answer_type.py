@@ -35,7 +35,7 @@ KINDS = (
                "具体比率"),
     DetailKind("total", re.compile(r"多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少|"
                                    # a sum of money by its name; "收入增长了多少" asks a rate instead
-                                   r"(?:收入|营收|产值|销售额|税收|利润|成交额|交易额)(?:是|有|为|达到)?多少"),
+                                   r"(?:收入|营收|产值|销售额|税收|利润|成交额|交易额|总额|金额)(?:是|有|为|达到)?多少"),
                # "发放保障金**万": a sum in 万/亿 says 元 without writing it, unless a unit follows ("万人").
                re.compile(rf"{_NUMBER}{_MAGNITUDE}元|{_NUMBER}(?:多|余)?(?:万|亿)(?!{_CJK})"), "具体金额"),
     DetailKind("length", re.compile(r"多长(?!时间)|多宽|多高|多深|多远|长度|里程"),
@@ -138,7 +138,7 @@ def _holds(kind: DetailKind, question: str, text: str, terms: tuple[str, ...]) -
 
 
 # What a figure measures, as opposed to what it is a figure of ("旅游" of "旅游收入是多少").
-_MEASURES = ("收入", "营收", "产值", "销售额", "税收", "利润", "成交额", "交易额", "投资", "价格", "价钱", "票价",
+_MEASURES = ("收入", "营收", "产值", "销售额", "税收", "利润", "成交额", "交易额", "总额", "金额", "投资", "价格", "价钱", "票价",
              "单价", "均价", "起步价", "租金", "收费标准", "利率", "费率", "税率", "长度", "里程")
 
 

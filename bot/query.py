@@ -196,9 +196,9 @@ def _question_word_split_off(tagged: list[tuple[str, str]]) -> list[tuple[str, s
     return out
 
 
-# A word jieba's dictionary calls a person's name ("养老院 nr") that ends like a place or an institution
+# A word jieba calls a person's name ("养老院 nr", "张公桥 nr") that ends like a place or an institution
 # is a common noun: something a report may simply not mention, not a name a paraphrase cannot replace.
-_FACILITY_ENDINGS = tuple("院站馆场厂所园校局室") + ("中心",)
+_FACILITY_ENDINGS = tuple("院站馆场厂所园校局室桥街路巷村镇湖") + ("中心",)
 
 
 def _is_facility(token: str, kind: str) -> bool:

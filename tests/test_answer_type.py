@@ -53,6 +53,7 @@ from bot.answer_type import missing_detail
     ("建筑业总产值达到多少？", ["建筑业总产值达1.2万亿元。"], None),  # 万亿 is one magnitude
     ("每月要交多少钱？", ["参保率达到80%。"], "具体价格或费用"),  # per month: a price
     ("充电多少钱一度？", ["新建充电桩200个。"], "具体价格或费用"),
+    ("消费券总额是多少？", ["社会消费品零售总额增长8.5%。"], "具体金额"),  # a growth rate is no sum
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
@@ -95,6 +96,7 @@ def test_an_institution_jieba_calls_a_name_is_a_common_noun():
 
     info = analyse("养老院建设情况如何？", Tokenizer())
     assert info.term_kinds["养老院"] == "n"  # jieba's dictionary: "养老院 nr"
+    assert analyse("张公桥哪家烧烤最好吃？", Tokenizer()).term_kinds["张公桥"] == "n"  # a place, not a person
 
 
 @pytest.mark.parametrize("question, broad", [
