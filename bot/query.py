@@ -39,7 +39,7 @@ GENERIC_WORDS = frozenset(
     "达到 达 "
     # "那去年实际做到了多少": how far a plan was met, asked of the topic under way.
     "实际 实际上 做到 到底 究竟".split()) | TIME_TOKENS
-_DEMONSTRATIVE = re.compile(r"这方面|这一块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
+_DEMONSTRATIVE = re.compile(r"这方面|这一块|这块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
 

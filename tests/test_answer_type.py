@@ -54,6 +54,8 @@ from bot.answer_type import missing_detail
     ("每月要交多少钱？", ["参保率达到80%。"], "具体价格或费用"),  # per month: a price
     ("充电多少钱一度？", ["新建充电桩200个。"], "具体价格或费用"),
     ("消费券总额是多少？", ["社会消费品零售总额增长8.5%。"], "具体金额"),  # a growth rate is no sum
+    ("免费的疫苗是几价的？几岁能打？", ["免费为适龄女孩接种疫苗。"], "具体数量"),
+    ("口袋公园具体在哪几个地方？", ["建设10个口袋公园。"], "具体地点"),
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing

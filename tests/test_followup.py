@@ -80,3 +80,7 @@ def test_a_follow_up_asking_a_count_or_a_kind_goes_on_with_the_topic(rewrite, qu
 
 def test_a_year_named_outright_stays_when_the_follow_up_names_no_period(rewrite):
     assert rewrite("那农村呢？", "2023年城市更新做了什么？") == "2023年城市更新的农村方面做了什么？"
+
+
+def test_this_part_stands_for_the_earlier_topic(rewrite):
+    assert rewrite("去年这块完成得怎么样？", "今年城市道路方面有什么安排？") == "去年城市道路方面完成得怎么样？"

@@ -46,3 +46,4 @@ def test_a_topic_inside_a_long_paragraph_is_answered_from_its_own_sentences(city
     # not the other topics the paragraph runs through
     assert "第五届茶文化旅游节" not in answer.answer and "标准地" not in answer.answer
     assert "9个项目纳入年度共建重大项目清单" not in answer.answer  # past the next run-in heading
+

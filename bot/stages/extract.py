@@ -30,7 +30,10 @@ BROAD_MAX_CHARS = 600
 GATHERED_PARAGRAPHS = 3
 PARAGRAPH_MEANING_GAP = 0.01
 NARROW_MAX_SENTENCES = 2
+ADJACENT_TERMS_WEIGHT = 0.2  # a sentence holding the question's words side by side, as the question does
+ADJACENT_GAP = 2
 UNSAID_MEANING = 1.0  # how much more meaning weighs when none of the question's words is in the passages
+TARGET_FIGURE_BONUS = 0.3  # asked for targets, a broad answer's sentences with figures
 NAMING_PASSAGE_BONUS = 0.15  # a broad answer's sentences from the passage that names the question's words
 HOW_SENTENCE_COVERAGE = 0.75  # a sentence this close to a how-question says how by itself
 # A broad question focuses on the sentences about it when the section's title does not match it
@@ -116,6 +119,17 @@ def is_run_in_heading(text: str) -> bool:
     return bool(_RUN_IN_HEADING.match(text))
 
 
+def adjacent_terms(info: QuestionInfo, text: str) -> float:
+    """The share of the question's consecutive term pairs that ``text`` holds side by side, in order:
+    "地区生产总值增长5.8%" says what "地区生产总值增长了多少" asks; "占地区生产总值的41.4%，对经济增长
+    贡献率" holds both words about other things."""
+    pairs = list(zip(info.terms, info.terms[1:]))
+    if not pairs:
+        return 0.0
+    near = sum(1 for a, b in pairs if re.search(f"{re.escape(a)}.{{0,{ADJACENT_GAP}}}{re.escape(b)}", text))
+    return near / len(pairs)
+
+
 def is_factual(text: str) -> bool:
     return bool(_FACT.search(text))
 
@@ -143,7 +157,7 @@ class Extractor:
 
     def _score(self, info: QuestionInfo, sentence: Sentence) -> float:
         return self.weights.coverage(info, sentence.chunk.meta.section_title + sentence.text) * 0.3 + \
-            self.weights.coverage(info, sentence.text)
+            self.weights.coverage(info, sentence.text) + ADJACENT_TERMS_WEIGHT * adjacent_terms(info, sentence.text)
 
     def _narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None,
                 similarity: dict[str, float] | None = None) -> Extract:
@@ -294,6 +308,10 @@ class Extractor:
                 s.score += NAMING_PASSAGE_BONUS
         # A sentence about the question in other words ("残障人士" and 精准助残) is one of its answers.
         add_meaning(pool, similarity)
+        if info.asks_target:  # targets are set in figures ("新签约强优企业合作项目35个以上")
+            for s in pool:
+                if _FIGURE.search(s.text):
+                    s.score += TARGET_FIGURE_BONUS
         picked: list[Sentence] = []
         used = 0
         for s in sorted(pool, key=lambda s: -s.score):
