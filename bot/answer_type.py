@@ -101,17 +101,21 @@ _FIGURE_OF = 6  # characters before a figure that say what it counts ("新增公
 _ANY_FIGURE = rf"{_NUMBER}{_MAGNITUDE}(?:{_UNITS}|通|起|元|%)"
 
 
-def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: str = "") -> bool:
+def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: tuple[str, ...] = ()) -> bool:
     """``text`` gives a figure (in ``unit``; any figure when the question names none) right after half
-    the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个".
-    A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not. Characters of the
-    question's ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked too), and
-    a single character left says too little ("能" and "用能40万吨")."""
-    words = tuple(w for w in ("".join(ch for ch in word if ch not in found) for word in words) if len(w) > 1)
+    the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个";
+    or after one of them next to one of the question's ``found`` words ("翻新多少个老房子小区" and "改造
+    老旧小区140个"). A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not.
+    Characters of the ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked
+    too), and a single character left says too little ("能" and "用能40万吨")."""
+    known = "".join(found)
+    words = tuple(w for w in ("".join(ch for ch in word if ch not in known) for word in words) if len(w) > 1)
     pattern = _count_pattern(unit) if unit else _ANY_FIGURE
     for match in re.finditer(pattern, text):
         before = re.split(r"[，,、；;：:。]", text[max(0, match.start() - _FIGURE_OF):match.start()])[-1]
         if any(character_share((word,), before) >= 0.5 for word in words):
+            return True
+        if any(term in before for term in found) and any(character_share((word,), before) > 0 for word in words):
             return True
     return False
 

@@ -28,6 +28,9 @@ def _found(sentences: list[str]) -> Retrieved:
     ("今年能多几个托儿的地方？", ("托儿", "地方"), "新增普惠性托位150个、养老床位800张。", True),
     ("娃儿上学的位置能多出来多少个？", ("娃儿", "上学", "位置"), "力争新增公办学位7700个以上。", True),
     ("企业电费一共省了多少钱？", ("电费",), "降低企业用电成本32亿元。", True),
+    # one character of the missing word beside a word the question found too
+    ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "新开工改造老旧小区140个。", True),
+    ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "老旧街区改造项目140个。", False),
     # a character the found words hold too, or one left alone, proves nothing
     ("公积金贷款最高能贷多少？", ("公积金", "能贷"), "新增制造业贷款134亿元，保障重大项目用能40万吨。", False),
 ])

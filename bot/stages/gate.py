@@ -128,7 +128,7 @@ def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str,
     anywhere in a sentence holding half its characters ("破获案件抓了多少人" and "破获*起，抓获**人")."""
     unit = counted_unit(info.text)
     things = tuple(t for t in missing if names_a_thing(info.term_kinds.get(t, "x")))
-    present = "".join(t for t in info.terms if t not in missing)
+    present = tuple(t for t in info.terms if t not in missing)
     for sentence in closest_sentences(found):
         if counts_something_named(unit, sentence, things, present):
             return True
