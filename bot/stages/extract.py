@@ -157,7 +157,7 @@ class Extractor:
 
     def _score(self, info: QuestionInfo, sentence: Sentence) -> float:
         return self.weights.coverage(info, sentence.chunk.meta.section_title + sentence.text) * 0.3 + \
-            self.weights.coverage(info, sentence.text) + ADJACENT_TERMS_WEIGHT * adjacent_terms(info, sentence.text)
+            self.weights.coverage(info, sentence.text)
 
     def _narrow(self, info: QuestionInfo, hits: list[Hit], query_vector: list[float] | None = None,
                 similarity: dict[str, float] | None = None) -> Extract:
@@ -180,7 +180,9 @@ class Extractor:
         # sentences, and the more their meaning must.
         unsaid = 1.0 - self.weights.coverage(info, "\n".join(h.chunk.text for h in hits[:3]))
         add_meaning(candidates, similarity or {}, MEANING_WEIGHT * (1.0 + UNSAID_MEANING * unsaid))
-        candidates.sort(key=lambda s: -s.score)
+        # Which sentence leads: the one holding the question's words side by side wins a near tie; it does
+        # not raise the bar the other sentences must clear to be quoted too.
+        candidates.sort(key=lambda s: -(s.score + ADJACENT_TERMS_WEIGHT * adjacent_terms(info, s.text)))
         best = candidates[0]
         chosen = [best]
         closest = max(candidates, key=lambda s: (similarity or {}).get(s.text, 0.0))
