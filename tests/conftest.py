@@ -111,6 +111,18 @@ def _bot(settings, components):
     return Bot(settings, components)
 
 
+def bot_for_text(folder: Path, embeddings, file_name: str, text: str):
+    """A bot over one report written from ``text`` into ``folder``/data (for reports shaped otherwise
+    than the bundled ones)."""
+    from bot.settings import Settings
+
+    (folder / "data").mkdir()
+    report = folder / "data" / file_name
+    report.write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=folder / "index", data_dir=folder / "data")
+    return _bot(settings, _indexed(settings, embeddings, [report]))
+
+
 @pytest.fixture(scope="session")
 def report_settings(tmp_path_factory):
     return _settings(tmp_path_factory, "report-index")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.section_path import SectionPath
+from tests.conftest import bot_for_text
 
 ANNUAL_REPORT = """2023年政府工作报告
 各位代表：现在，我代表市人民政府，向大会报告工作，请予审议。
@@ -29,18 +30,7 @@ ANNUAL_REPORT = """2023年政府工作报告
 
 @pytest.fixture(scope="module")
 def annual_bot(tmp_path_factory, embeddings):
-    from bot.chain import Bot
-    from bot.settings import Settings
-    from index.components import open_index
-
-    folder = tmp_path_factory.mktemp("annual")
-    (folder / "data").mkdir()
-    report = folder / "data" / "city-2023.txt"
-    report.write_text(ANNUAL_REPORT, encoding="utf-8")
-    settings = Settings(index_dir=folder / "index", data_dir=folder / "data")
-    components = open_index(settings, embeddings=embeddings)
-    components.indexer.build([report])
-    return Bot(settings, components)
+    return bot_for_text(tmp_path_factory.mktemp("annual"), embeddings, "city-2023.txt", ANNUAL_REPORT)
 
 
 def test_results_and_plans_are_told_apart_by_the_part_headings(annual_bot):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import bot_for_text
+
 REPORT = """某市2024年政府工作报告
 各位代表：现在，我代表市人民政府向大会报告工作，请予审议。
 2023年工作回顾
@@ -18,18 +20,7 @@ REPORT = """某市2024年政府工作报告
 
 @pytest.fixture(scope="module")
 def city_bot(tmp_path_factory, embeddings):
-    from bot.chain import Bot
-    from bot.settings import Settings
-    from index.components import open_index
-
-    folder = tmp_path_factory.mktemp("unheaded")
-    (folder / "data").mkdir()
-    report = folder / "data" / "city-2024.txt"
-    report.write_text(REPORT, encoding="utf-8")
-    settings = Settings(index_dir=folder / "index", data_dir=folder / "data")
-    components = open_index(settings, embeddings=embeddings)
-    components.indexer.build([report])
-    return Bot(settings, components)
+    return bot_for_text(tmp_path_factory.mktemp("unheaded"), embeddings, "city-2024.txt", REPORT)
 
 
 def test_the_paragraph_is_cut_into_several_chunks(city_bot):
