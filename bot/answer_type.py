@@ -64,6 +64,11 @@ _UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|
 _COUNT = re.compile(rf"(?:多少|(?<![这那好前近])几)({_UNITS})")
 
 
+def is_unit(word: str) -> bool:
+    """A unit a count is asked in ("公里" of "换多少公里"): part of the question's frame, not its topic."""
+    return bool(re.fullmatch(_UNITS, word))
+
+
 def asked_kinds(question: str) -> list[DetailKind]:
     kinds = [kind for kind in KINDS if kind.asked.search(question)]
     if any(kind.name == "price" for kind in kinds):  # "门票多少钱": per ticket, not a sum of tickets

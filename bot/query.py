@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from bot.answer_type import is_unit
 from bot.types import InputError
 from index.keyword import STOPWORDS, Tokenizer
 from index.numerals import cn_to_int
@@ -113,6 +114,8 @@ def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
             continue
         if len(token) == 1 and not token.isdigit():
             continue  # single characters are too ambiguous to count as evidence
+        if i > 0 and tagged[i - 1][0] in ("多少", "几") and is_unit(token):
+            continue  # "换多少公里": the unit counted in, which any figure in the report may carry
         if kind in _FRAME_KINDS or _A_NOT_A.match(token):
             continue  # "有人管吗", "管不管", "受不受重视": how the question is asked, not what about
         if kind == "m" and not any(ch.isdigit() for ch in token):
