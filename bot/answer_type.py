@@ -33,7 +33,7 @@ KINDS = (
                re.compile(r"\d[\d.]*元(?!.?亿)|免费|不收费|零收费"), "具体价格或费用"),
     DetailKind("rate", re.compile(r"利率|费率|税率"), re.compile(r"\d[\d.]*%|折|基点|LPR", re.IGNORECASE),
                "具体比率"),
-    DetailKind("total", re.compile(r"多少钱|(?:要花|花了|投了|投入了?|用了|总投资|投资了?|赚|挣)多少|"
+    DetailKind("total", re.compile(r"多少钱|(?:要花|花了|投了|投入了?|(?<!使)用了|总投资|投资了?|赚|挣)多少(?:[亿万]?元|[亿万]|钱)?(?![\u4e00-\u9fff])|"
                                    # a sum of money by its name; "收入增长了多少" asks a rate instead
                                    r"(?:收入|营收|产值|销售额|税收|利润|成交额|交易额|总额|金额)(?:是|有|为|达到)?多少"),
                # "发放保障金**万": a sum in 万/亿 says 元 without writing it, unless a unit follows ("万人").
@@ -92,9 +92,13 @@ def counted_unit(question: str) -> str:
     return unit
 
 
+# People are counted as 人次, 名 or by who they are ("11.2万市民参加"); households as 户 too.
+_UNIT_ALIASES = {"人": "人次|人|名|位|市民|群众|居民|学生|职工|农民", "家": "家|户", "次": "次|人次|场"}
+
+
 def _count_pattern(unit: str) -> str:
     # 个 is the everyday classifier for anything: "接了多少个" is answered by "接听**余条", "立案*起".
-    units = f"{_UNITS}|通|起" if unit == "个" else re.escape(unit)
+    units = f"{_UNITS}|通|起" if unit == "个" else _UNIT_ALIASES.get(unit, re.escape(unit))
     return rf"{_NUMBER}{_MAGNITUDE}(?:{units})"
 
 

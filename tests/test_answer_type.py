@@ -56,6 +56,9 @@ from bot.answer_type import missing_detail
     ("消费券总额是多少？", ["社会消费品零售总额增长8.5%。"], "具体金额"),  # a growth rate is no sum
     ("免费的疫苗是几价的？几岁能打？", ["免费为适龄女孩接种疫苗。"], "具体数量"),
     ("口袋公园具体在哪几个地方？", ["建设10个口袋公园。"], "具体地点"),
+    ("去年建成使用了多少所学校？", ["建成使用公办中小学校30所。"], None),  # 使用了: no sum spent
+    ("开发总共要投资多少亿？", ["高起点规划开发凤洲岛。"], "具体金额"),
+    ("去年组织了多少人学急救？", ["超过11.2万市民参加应急救护培训。"], None),  # people counted as 市民
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing

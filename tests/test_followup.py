@@ -84,3 +84,12 @@ def test_a_year_named_outright_stays_when_the_follow_up_names_no_period(rewrite)
 
 def test_this_part_stands_for_the_earlier_topic(rewrite):
     assert rewrite("去年这块完成得怎么样？", "今年城市道路方面有什么安排？") == "去年城市道路方面完成得怎么样？"
+
+
+@pytest.mark.parametrize("question, earlier, rewritten", [
+    ("去年完成得怎么样？", "今年工业投资的目标是增长多少？", "去年工业投资的目标是增长完成得怎么样？"),
+    # the count asked before is part of the earlier question's frame, not of its topic
+    ("那今年有什么打算？", "2023年城镇新增就业多少人？", "今年城镇新增就业有什么打算？"),
+])
+def test_how_the_work_went_or_what_comes_next_goes_on_with_the_topic(rewrite, question, earlier, rewritten):
+    assert rewrite(question, earlier) == rewritten
