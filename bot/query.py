@@ -39,7 +39,9 @@ GENERIC_WORDS = frozenset(
     # "总产值达到多少": reaching is how a figure is asked for, the report says 达 or 实现.
     "达到 达 "
     # "那去年实际做到了多少": how far a plan was met, asked of the topic under way.
-    "实际 实际上 做到 到底 究竟".split()) | TIME_TOKENS
+    "实际 实际上 做到 到底 究竟 "
+    # "现在的最低工资标准": now, as the report stands; not a topic.
+    "现在 目前 当前 眼下".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 

@@ -88,6 +88,7 @@ def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, term
     ("建筑业总产值达到多少？", ["建筑业", "总产值"]),  # 达到: how a figure is asked for
     ("具体有哪些项目？", ["项目"]),  # jieba's 哪些项目: a question word and a noun
     ("今年道路改造多少公里？", ["道路", "改造"]),  # the unit counted in is no topic
+    ("现在的最低工资标准是多少？", ["最低工资", "标准"]),  # 现在: now, not a topic
 ])
 def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
     from bot.query import analyse
