@@ -107,6 +107,12 @@ def holds_count(unit: str, text: str) -> bool:
 
 
 _FIGURE_OF = 6  # characters before a figure that say what it counts ("新增公办学位" of "7700个")
+
+
+def _named_share(word: str) -> float:
+    # Half of a short word ("托" of 托儿); most of a long one, whose half is often a word of its own
+    # ("工资" of 最低工资, and "追回拖欠工资15.6亿元" is no minimum wage).
+    return 0.5 if len(word) <= 3 else 0.75
 _ANY_FIGURE = rf"{_NUMBER}{_MAGNITUDE}(?:{_UNITS}|通|起|元|%)"
 
 
@@ -122,7 +128,7 @@ def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: 
     pattern = _count_pattern(unit) if unit else _ANY_FIGURE
     for match in re.finditer(pattern, text):
         before = re.split(r"[，,、；;：:。]", text[max(0, match.start() - _FIGURE_OF):match.start()])[-1]
-        if any(character_share((word,), before) >= 0.5 for word in words):
+        if any(character_share((word,), before) >= _named_share(word) for word in words):
             return True
         if any(term in before for term in found) and any(character_share((word,), before) > 0 for word in words):
             return True

@@ -31,6 +31,8 @@ def _found(sentences: list[str]) -> Retrieved:
     # one character of the missing word beside a word the question found too
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "新开工改造老旧小区140个。", True),
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "老旧街区改造项目140个。", False),
+    # half of a long word is often a word of its own: 工资 of 最低工资
+    ("最低工资标准是每月多少？", ("最低工资",), "依法追回拖欠工资15.6亿元。", False),
     # a character the found words hold too, or one left alone, proves nothing
     ("公积金贷款最高能贷多少？", ("公积金", "能贷"), "新增制造业贷款134亿元，保障重大项目用能40万吨。", False),
 ])
