@@ -107,18 +107,19 @@ def holds_count(unit: str, text: str) -> bool:
 
 
 _FIGURE_OF = 6  # characters before a figure that say what it counts ("新增公办学位" of "7700个")
-
-
-def _named_share(word: str) -> float:
-    # Half of a short word ("托" of 托儿); most of a long one, whose half is often a word of its own
-    # ("工资" of 最低工资, and "追回拖欠工资15.6亿元" is no minimum wage).
-    return 0.5 if len(word) <= 3 else 0.75
 _ANY_FIGURE = rf"{_NUMBER}{_MAGNITUDE}(?:{_UNITS}|通|起|元|%)"
 
 
+def _named_share(word: str) -> float:
+    """How much of a word the words before a figure must hold to name it: half of a short word ("托" of
+    托儿); most of a long one, whose half is often a word of its own ("工资" of 最低工资, and "追回拖欠
+    工资15.6亿元" is no minimum wage)."""
+    return 0.5 if len(word) <= 3 else 0.75
+
+
 def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: tuple[str, ...] = ()) -> bool:
-    """``text`` gives a figure (in ``unit``; any figure when the question names none) right after half
-    the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个";
+    """``text`` gives a figure (in ``unit``; any figure when the question names none) right after enough
+    of the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个";
     or after one of them next to one of the question's ``found`` words ("翻新多少个老房子小区" and "改造
     老旧小区140个"). A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not.
     Characters of the ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked
@@ -146,7 +147,7 @@ def character_share(words: tuple[str, ...] | list[str], text: str) -> float:
     return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
 
 
-def _holds(kind: DetailKind, question: str, text: str, terms: tuple[str, ...]) -> bool:
+def _holds(kind: DetailKind, text: str, terms: tuple[str, ...]) -> bool:
     """``text`` (one sentence) holds the kind of detail asked, and a figure is next to what it is a
     figure of: at least half the characters of one of the question's terms besides the measure ("收入")."""
     if not kind.held.search(text):
@@ -173,7 +174,7 @@ def missing_detail(question: str, texts: list[str], terms: tuple[str, ...] | lis
     question's terms, one of which a figure must stand next to."""
     kinds = asked_kinds(question)
     if kinds:
-        held = any(_holds(kind, question, text, tuple(terms)) for kind in kinds for text in texts)
+        held = any(_holds(kind, text, tuple(terms)) for kind in kinds for text in texts)
         return None if held else kinds[0].label
     unit = counted_unit(question)
     return "具体数量" if unit and not holds_count(unit, "\n".join(texts)) else None
