@@ -69,6 +69,10 @@ def is_unit(word: str) -> bool:
     return bool(re.fullmatch(_UNITS, word))
 
 
+# "多少人", "几个": asking a count, in a unit or none.
+COUNT_ASKED = rf"(?:几|多少)(?:{_UNITS})?"
+
+
 def asked_kinds(question: str) -> list[DetailKind]:
     kinds = [kind for kind in KINDS if kind.asked.search(question)]
     if any(kind.name == "price" for kind in kinds):  # "门票多少钱": per ticket, not a sum of tickets

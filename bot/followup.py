@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.answer_type import COUNT_ASKED
 from bot.messages import message_text
 from bot.smalltalk import is_smalltalk
 from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
@@ -20,7 +21,7 @@ _PERIOD_WORDS = re.compile(rf"(?:19|20)\d{{2}}年度?|{FOLLOWUP_TIME_WORDS.patte
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|[定订设提]了?(?:什么|哪些)\w{0,4}|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|"
-                            r"是什么|多少[个件户次人项家栋条名所座套张台吨亩斤辆间位]?|吗|呢)?[？?。！!\s]*$")
+                            rf"是什么|{COUNT_ASKED}|吗|呢)?[？?。！!\s]*$")
 _CITATION = re.compile(r"\s*\[\d+\]")
 # "还有别的吗", "其他还有哪些": the conversation goes on, in the period it was about.
 _GOES_ON = re.compile(r"还有别的|还有其他|还有其它|其他还有|其它还有|另外还有|别的还有")
@@ -33,7 +34,7 @@ _KIND_NOUNS = frozenset("活动 数据 数字 项目 政策 指标 例子 案例
 
 
 # "打算再加几个": a count asked of the topic under way.
-_COUNTING = re.compile(r"^(?:几|多少)[个项家条件名所座套张台次户人位处]?$")
+_COUNTING = re.compile(COUNT_ASKED)
 # "去年完成得怎么样": how the work under way went, not a topic of its own.
 _PROGRESS_VERBS = frozenset("完成 落实 推进 开展 实现 进行".split())
 
@@ -43,7 +44,7 @@ def is_elliptical(question: str, tokens: list[str]) -> bool:
     # A single character ("建", "修") is a verb of the frame, not a topic.
     topical = [t for t in tokens if len(t) > 1 and t not in GENERIC_WORDS and t not in STOPWORDS
                and t not in _KIND_NOUNS and t not in _PROGRESS_VERBS and not _PERIOD_WORDS.fullmatch(t)
-               and not _COUNTING.match(t)]
+               and not _COUNTING.fullmatch(t)]
     return not topical
 
 

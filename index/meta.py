@@ -38,6 +38,11 @@ class ChunkMeta:
     def path(self) -> SectionPath:
         return SectionPath.parse(self.section_path)
 
+    def continues(self, previous: ChunkMeta) -> bool:
+        """This chunk goes on with the paragraph ``previous`` was cut from: it starts where that one
+        ends (a new paragraph starts further on, past the line break)."""
+        return self.doc_id == previous.doc_id and self.start == previous.end
+
 
 def embed_text_of(section_path: str, passage: str) -> str:
     """The text embedded and keyword-indexed for a chunk: its section path, then the passage, so a

@@ -104,7 +104,7 @@ def _and_what_follows(chosen: list[Sentence], pool: list[Sentence], whole_paragr
     kept = {id(s) for s in chosen}
     for before, after in zip(pool, pool[1:]):
         same_paragraph = after.chunk.id == before.chunk.id or \
-            (whole_paragraph and after.chunk.meta.start == before.chunk.meta.end)
+            (whole_paragraph and after.chunk.meta.continues(before.chunk.meta))
         # A run-in heading ("开放合作深化拓展。") starts the paragraph's next topic.
         if id(before) in kept and same_paragraph and not is_run_in_heading(after.text):
             kept.add(id(after))
@@ -272,16 +272,17 @@ class Extractor:
         return self.store.chunks_where({"$and": [{"doc_id": section.doc_id}, {section.level: section.id}]})
 
     def _paragraph_of(self, chunk: StoredChunk) -> list[StoredChunk]:
-        """The chunks a long paragraph was cut into, around ``chunk``: each starts where the one before
-        it ends (a new paragraph starts further on)."""
-        chunks = [chunk]
-        for step in (-1, 1):
-            at = chunk
-            while (nearby := self.store.neighbour(at.meta, step)) is not None and \
-                    (nearby.meta.start == at.meta.end if step > 0 else nearby.meta.end == at.meta.start):
-                chunks.append(nearby)
-                at = nearby
-        return chunks
+        """The chunks a long paragraph was cut into, around ``chunk`` (one read of its report's chunks)."""
+        chunks = self.keywords.chunks_of(chunk.meta.doc_id)
+        at = next((i for i, c in enumerate(chunks) if c.id == chunk.id), None)
+        if at is None:
+            return [chunk]
+        first, last = at, at
+        while first > 0 and chunks[first].meta.continues(chunks[first - 1].meta):
+            first -= 1
+        while last + 1 < len(chunks) and chunks[last + 1].meta.continues(chunks[last].meta):
+            last += 1
+        return chunks[first:last + 1]
 
     def _is_about(self, info: QuestionInfo, section: Section) -> bool:
         return not section.numbered or self.weights.coverage(info, section.path.title) >= FOCUS_TITLE_COVERAGE
@@ -340,7 +341,7 @@ class Extractor:
                     key = (meta.doc_id, meta.topic_id)
                     if key not in firsts or meta.ordinal < firsts[key].meta.ordinal:
                         firsts[key] = chunk
-                elif previous is None or previous.meta.end < meta.start:  # a chunk that starts a paragraph
+                elif previous is None or not meta.continues(previous.meta):  # a chunk that starts a paragraph
                     paragraphs.setdefault((meta.doc_id, meta.path.part), []).append(chunk)
         sectioned = {(c.meta.doc_id, c.meta.path.part) for c in firsts.values()}
         unheaded = [c for part, cs in paragraphs.items() if part not in sectioned for c in cs]

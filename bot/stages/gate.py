@@ -123,9 +123,9 @@ def meaning_of_missing(found: Retrieved, missing: tuple[str, ...], embed_query) 
 
 def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str, ...]) -> bool:
     """A closest sentence gives a figure of a missing thing under another name: in the question's unit
-    (any, for 个 or none), right after half the characters of what the question calls it ("托儿的地方" and
-    "普惠性托位150个"; "翻新多少个老房子" and "改造老旧小区140个" share too few); or, in a unit the question names,
-    anywhere in a sentence holding half its characters ("破获案件抓了多少人" and "破获*起，抓获**人")."""
+    (any, for 个 or none), right after what names it (answer_type.counts_something_named: "托儿的地方"
+    and "普惠性托位150个"); or, in a unit the question names, anywhere in a sentence holding half the
+    characters of what the question calls it ("破获案件抓了多少人" and "破获*起，抓获**人")."""
     unit = counted_unit(info.text)
     things = tuple(t for t in missing if names_a_thing(info.term_kinds.get(t, "x")))
     present = tuple(t for t in info.terms if t not in missing)
