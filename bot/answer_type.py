@@ -122,7 +122,7 @@ def _named_share(word: str) -> float:
 
 
 def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: tuple[str, ...] = ()) -> bool:
-    """``text`` gives a figure (in ``unit``; any figure when the question names none) right after enough
+    """``text`` gives a figure (in ``unit``; any figure when the question names none) right beside enough
     of the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个";
     or after one of them next to one of the question's ``found`` words ("翻新多少个老房子小区" and "改造
     老旧小区140个"). A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not.
@@ -132,12 +132,23 @@ def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: 
     words = tuple(w for w in ("".join(ch for ch in word if ch not in known) for word in words) if len(w) > 1)
     pattern = _count_pattern(unit) if unit else _ANY_FIGURE
     for match in re.finditer(pattern, text):
-        before = re.split(r"[，,、；;：:。]", text[max(0, match.start() - _FIGURE_OF):match.start()])[-1]
-        if any(character_share((word,), before) >= _named_share(word) for word in words):
-            return True
-        if any(term in before for term in found) and any(character_share((word,), before) > 0 for word in words):
-            return True
+        for name in _names_beside(text, match):
+            if any(character_share((word,), name) >= _named_share(word) for word in words):
+                return True
+            if any(term in name for term in found) and any(character_share((word,), name) > 0 for word in words):
+                return True
     return False
+
+
+_CLAUSE_END = r"[，,、；;：:。]"
+
+
+def _names_beside(text: str, figure: re.Match) -> tuple[str, str]:
+    """What may name a figure: the words before it ("新增公办学位" of "7700个") and, since a count
+    often comes first ("359个“三无小区”"), the words after it, each within its clause."""
+    before = re.split(_CLAUSE_END, text[max(0, figure.start() - _FIGURE_OF):figure.start()])[-1]
+    after = re.split(_CLAUSE_END, text[figure.end():figure.end() + _FIGURE_OF])[0]
+    return before, after
 
 
 # Kinds whose detail is a figure of something: "旅游收入是多少" is not answered by "营业收入**亿元".

@@ -31,6 +31,9 @@ def _found(sentences: list[str]) -> Retrieved:
     # one character of the missing word beside a word the question found too
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "新开工改造老旧小区140个。", True),
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "老旧街区改造项目140个。", False),
+    # the count before what it counts, as Chinese often puts it
+    ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "完成169条背街小巷、改造125个老旧小区。", True),
+    ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "完成359个项目，小区环境提升。", False),
     # half of a long word is often a word of its own: 工资 of 最低工资
     ("最低工资标准是每月多少？", ("最低工资",), "依法追回拖欠工资15.6亿元。", False),
     # a character the found words hold too, or one left alone, proves nothing
