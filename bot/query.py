@@ -41,7 +41,9 @@ GENERIC_WORDS = frozenset(
     # "那去年实际做到了多少": how far a plan was met, asked of the topic under way.
     "实际 实际上 做到 到底 究竟 "
     # "现在的最低工资标准": now, as the report stands; not a topic.
-    "现在 目前 当前 眼下".split()) | TIME_TOKENS
+    "现在 目前 当前 眼下 "
+    # "多出来多少个", "利用起来": a direction after a verb, not a topic ("冒出来" is 冒 with it).
+    "出来 起来 下来 上来 过来 回来 进去 出去 下去 上去".split()) | TIME_TOKENS
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 
@@ -120,8 +122,8 @@ def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
             continue  # "换多少公里": the unit counted in, which any figure in the report may carry
         if kind in _FRAME_KINDS or _A_NOT_A.match(token):
             continue  # "有人管吗", "管不管", "受不受重视": how the question is asked, not what about
-        if kind == "m" and not any(ch.isdigit() for ch in token):
-            continue  # "几个", "一家", "两项": counting words, not topics
+        if kind in ("m", "mq") and not any(ch.isdigit() for ch in token):
+            continue  # "几个", "一家", "两项", "哪条": counting words, not topics
         if _is_generic_compound(token):
             continue  # "新举措", "工作计划": a question frame with a prefix, not a topic
         terms.setdefault(token, kind)

@@ -89,6 +89,9 @@ def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, term
     ("具体有哪些项目？", ["项目"]),  # jieba's 哪些项目: a question word and a noun
     ("今年道路改造多少公里？", ["道路", "改造"]),  # the unit counted in is no topic
     ("现在的最低工资标准是多少？", ["最低工资", "标准"]),  # 现在: now, not a topic
+    ("南通地铁去年新开了哪条线？", ["南通", "地铁"]),  # 哪条: a counting word, asked
+    ("今年能多出来几个学位？", ["学位"]),  # 出来: the direction of 多, not a topic
+    ("新冒出来多少个工作岗位？", ["工作岗位"]),
 ])
 def test_the_words_that_frame_a_question_are_not_its_terms(question, terms):
     from bot.query import analyse
