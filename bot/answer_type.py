@@ -47,7 +47,8 @@ KINDS = (
     DetailKind("year", re.compile(r"哪年|哪一年|哪个年份"),
                re.compile(r"(?:19|20)\d{2}\s*年|今年|明年|去年|当年|年底|年内|年初"), "具体年份"),
     DetailKind("when", re.compile(r"什么时候|何时|多久|多长时间"),
-               re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|建成|投用|开通|完成"),
+               re.compile(rf"{_NUMBER}\s*(?:年|月|日|天|个月|周)|今年|明年|年底|年内|年初|月底|上半年|下半年|底前|前完成|已经|已于|"
+                          r"建成|投用|开通|完成"),
                "具体时间"),
     DetailKind("place", re.compile(r"哪个(?:村|镇|乡|街|路|小区|社区|位置)|哪条(?:街|路)|建在哪|设在哪|在哪个地方|具体位置|"
                                    r"哪(?:几个|些)地方|在哪里|在哪儿"),
@@ -162,15 +163,42 @@ def character_share(words: tuple[str, ...] | list[str], text: str) -> float:
     return sum(1 for ch in chars if ch in text) / len(chars) if chars else 1.0
 
 
-def _holds(kind: DetailKind, text: str, terms: tuple[str, ...]) -> bool:
+# A project's milestones: asked when it opens, a report that says when it starts has not answered.
+_MILESTONES = {
+    "start": re.compile(r"开工|动工|开建|开始(?:建设|建|修)|奠基"),
+    "finish": re.compile(r"建成|建好|修好|完成|竣工|完工|通车|开通|投用|投入使用|投产|运营|开业|启用|交付|通航|落成"),
+}
+_TIME_KINDS = {"year", "when", "date"}
+
+
+def _milestones(text: str) -> set[str]:
+    return {name for name, pattern in _MILESTONES.items() if pattern.search(text)}
+
+
+def _holds(kind: DetailKind, text: str, terms: tuple[str, ...], milestones: set[str] = frozenset()) -> bool:
     """``text`` (one sentence) holds the kind of detail asked, and a figure is next to what it is a
-    figure of: at least half the characters of one of the question's terms besides the measure ("收入")."""
+    figure of: at least half the characters of one of the question's terms besides the measure ("收入");
+    a time, of the milestone asked (``milestones``: "哪一年通车" is not answered by "将于今年开工建设").
+    That time is of what the question asks about when the sentence has named it by then: "津潍高铁哪一年
+    通车" is not answered by "东津黄河大桥工程年内建成通车"."""
+    if kind.name in _TIME_KINDS and milestones:
+        return _time_of_milestone(kind, text, terms, milestones)
     if not kind.held.search(text):
         return False
     if kind.name not in _FIGURE_KINDS:
         return True
     things = [t for t in terms if not _is_measure(t)]
     return not things or any(character_share((t,), text) >= 0.5 for t in things)
+
+
+def _time_of_milestone(kind: DetailKind, text: str, terms: tuple[str, ...], milestones: set[str]) -> bool:
+    things = [t for t in terms if not _milestones(t)]
+    clauses = re.split(_CLAUSE_END, text)
+    for at, clause in enumerate(clauses):
+        if kind.held.search(clause) and milestones & _milestones(clause):
+            if not things or any(t in said for said in clauses[:at + 1] for t in things):
+                return True
+    return False
 
 
 # What a figure measures, as opposed to what it is a figure of ("旅游" of "旅游收入是多少").
@@ -189,7 +217,8 @@ def missing_detail(question: str, texts: list[str], terms: tuple[str, ...] | lis
     question's terms, one of which a figure must stand next to."""
     kinds = asked_kinds(question)
     if kinds:
-        held = any(_holds(kind, text, tuple(terms)) for kind in kinds for text in texts)
+        milestones = _milestones(question)
+        held = any(_holds(kind, text, tuple(terms), milestones) for kind in kinds for text in texts)
         return None if held else kinds[0].label
     unit = counted_unit(question)
     return "具体数量" if unit and not holds_count(unit, "\n".join(texts)) else None

@@ -78,6 +78,18 @@ def test_a_figure_must_stand_next_to_what_the_question_asks_about(question, term
     assert missing_detail(question, texts, terms) == missing
 
 
+@pytest.mark.parametrize("question, terms, texts, missing", [
+    ("合湛高铁预计哪一年建成通车？", ["合湛", "高铁", "建成", "通车"], ["合湛高铁项目获批复，将于今年开工建设。"], "具体年份"),
+    ("合湛高铁预计哪一年建成通车？", ["合湛", "高铁", "建成", "通车"], ["合湛高铁将于今年开工建设，2027年建成通车。"], None),
+    ("津潍高铁哪一年能通车？", ["津潍", "高铁", "通车"], ["东津黄河大桥工程年内建成通车，加快建设疏港铁路。"], "具体年份"),
+    ("到湛江的铁路什么时候开始修？", ["湛江", "铁路"], ["湛江铁路将于今年开工建设。"], None),
+    ("新县医院什么时候能建好？", ["新县", "医院", "建好"], ["完成投资7.62亿元的新县医院建设。"], None),
+])
+def test_a_time_must_be_of_the_milestone_and_the_project_asked(question, terms, texts, missing):
+    # when a project starts does not say when it opens, nor does when another project opens
+    assert missing_detail(question, texts, terms) == missing
+
+
 @pytest.mark.parametrize("question, terms", [
     ("小区停车难的问题有人管吗？", ["小区", "停车难", "问题"]),  # 有人: a pronoun frames the question
     ("菜市场的卫生受不受重视？", ["菜市场", "卫生", "重视"]),  # 受不受: an A-not-A yes/no form
