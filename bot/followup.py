@@ -149,10 +149,28 @@ def _with_focus(focus: str, topic_question: str) -> str:
     focus = _PERIOD_WORDS.sub("", focus).strip("的 ") or focus
     tail = _QUESTION_TAIL.search(topic_question).group(0).strip() or "的情况怎么样？"
     tail = tail if tail.endswith(("？", "?")) else tail + "？"
+    parallel = _parallel_phrase(topic, focus)
+    if parallel:  # "在“农业更强”上" + "农村更美这块呢" → "在“农村更美”上"
+        return f"{period.group(0) if period else ''}{parallel}{tail.removeprefix('的').removeprefix('得')}"
     sibling = _sibling_topic(topic, focus)
     if sibling:
         return f"{period.group(0) if period else ''}{sibling}{tail.removeprefix('的').removeprefix('得')}"
     return f"{period.group(0) if period else ''}{topic}的{focus}方面{tail.removeprefix('的').removeprefix('得')}"
+
+
+def _parallel_phrase(topic: str, focus: str) -> str | None:
+    """The topic with the phrase the focus parallels put in its place: reports name their goals in
+    parallel slogans ("农业更强、农村更美、农民更富"), and "农村更美这块呢" after "“农业更强”上有什么安排"
+    asks the same of the next one. Parallel: as long, and the same character in at least half the
+    places, not all."""
+    if not 3 <= len(focus) <= 8 or not re.fullmatch(r"[\u4e00-\u9fff]+", focus):
+        return None
+    for start in range(len(topic) - len(focus) + 1):
+        window = topic[start:start + len(focus)]
+        same = sum(a == b for a, b in zip(window, focus))
+        if 2 * same >= len(focus) and same < len(focus):
+            return topic[:start] + focus + topic[start + len(focus):]
+    return None
 
 
 def _sibling_topic(topic: str, focus: str) -> str | None:

@@ -39,6 +39,17 @@ def test_a_sibling_thing_takes_the_place_of_the_thing_the_action_was_about(rewri
     assert rewrite(question, earlier) == rewritten
 
 
+@pytest.mark.parametrize("question, earlier, rewritten", [
+    # the next of a report's parallel slogans asks the same of it
+    ("农村更美这块呢？", "今年在“农业更强”上有什么安排？", "今年在“农村更美”上有什么安排？"),
+    ("老旧厂区呢？", "去年老旧小区改造怎么样？", "去年老旧厂区改造怎么样？"),
+    # nothing parallel: the focus narrows the topic
+    ("高校这块呢？", "今年教育方面有什么打算？", "今年教育方面的高校方面有什么打算？"),
+])
+def test_a_parallel_phrase_takes_the_place_of_the_one_it_parallels(rewrite, question, earlier, rewritten):
+    assert rewrite(question, earlier) == rewritten
+
+
 def test_the_earlier_frame_is_kept_when_only_the_period_changes(rewrite):
     assert rewrite("那下半年呢？", "上半年生态环境做了什么？") == "下半年生态环境有什么安排？"
 
