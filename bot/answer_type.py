@@ -122,21 +122,25 @@ def _named_share(word: str) -> float:
     return 0.5 if len(word) <= 3 else 0.75
 
 
-def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: tuple[str, ...] = ()) -> bool:
+def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: tuple[str, ...] = (),
+                           actions: tuple[str, ...] = ()) -> bool:
     """``text`` gives a figure (in ``unit``; any figure when the question names none) right beside enough
     of the characters of one of ``words``: "托儿的地方" and "普惠性托位150个", "上学的位置" and "公办学位7700个";
     or after one of them next to one of the question's ``found`` words ("翻新多少个老房子小区" and "改造
     老旧小区140个"). A figure of something else ("地铁修了多少公里" and "新建城市道路32公里") is not.
     Characters of the ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked
-    too), and a single character left says too little ("能" and "用能40万吨")."""
+    too), and a single character left says too little ("能" and "用能40万吨"). A found word with the
+    question's own action names the figure too: "防疫电话一共接了多少个" and "接听防疫热线**余条"."""
     known = "".join(found)
+    actions = tuple(a for a in actions if not any(ch in known for ch in a))
     words = tuple(w for w in ("".join(ch for ch in word if ch not in known) for word in words) if len(w) > 1)
     pattern = _count_pattern(unit) if unit else _ANY_FIGURE
     for match in re.finditer(pattern, text):
         for name in _names_beside(text, match):
             if any(character_share((word,), name) >= _named_share(word) for word in words):
                 return True
-            if any(term in name for term in found) and any(character_share((word,), name) > 0 for word in words):
+            if any(term in name for term in found) and \
+                    (any(character_share((word,), name) > 0 for word in words) or any(a in name for a in actions)):
                 return True
     return False
 

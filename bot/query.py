@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from bot.answer_type import is_unit
@@ -96,6 +96,8 @@ class QuestionInfo:
     asks_overall: bool = False  # "总体怎么样": the summary, not one topic's section
     asks_target: bool = False  # "定了什么目标": answered in figures
     translated: bool = False  # an English question read as the Chinese words a dictionary gives for it
+    # What the question says was done to its topic, single characters too ("接" of "一共接了多少个")
+    actions: list[str] = field(default_factory=list)
 
 
 _YEAR = re.compile(r"^\d{2,4}$")
@@ -130,6 +132,12 @@ def content_terms(tagged: list[tuple[str, str]]) -> dict[str, str]:
     return terms
 
 
+def actions_of(tagged: list[tuple[str, str]]) -> list[str]:
+    """The question's verbs that say what was done, not how it is asked ("有", "要", "能不能")."""
+    return [token for token, kind in tagged if kind == "v" and token not in STOPWORDS and token not in GENERIC_WORDS
+            and not _A_NOT_A.match(token) and not re.search(r"[会能可要想]", token)]
+
+
 def _is_generic_compound(token: str) -> bool:
     for word in GENERIC_WORDS:
         if len(word) >= 2 and len(token) > len(word) and (token.startswith(word) or token.endswith(word)):
@@ -156,7 +164,7 @@ def analyse(question: str, tokenizer: Tokenizer) -> QuestionInfo:
         broad=bool(_BROAD.search(question)),
         asks_quantity=bool(_QUANTITY.search(question)), asks_how=bool(_HOW.search(question)),
         english=is_english(question), asks_overall=bool(_OVERALL.search(question)),
-        asks_target=bool(_TARGET.search(question)))
+        asks_target=bool(_TARGET.search(question)), actions=actions_of(tagged))
 
 
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|《[^》]*》")

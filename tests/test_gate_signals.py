@@ -34,6 +34,10 @@ def _found(sentences: list[str]) -> Retrieved:
     # the count before what it counts, as Chinese often puts it
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "完成169条背街小巷、改造125个老旧小区。", True),
     ("今年翻新多少个老房子小区？", ("翻新", "老房子"), "完成359个项目，小区环境提升。", False),
+    # a word the question found, with what the question says was done ("接"), under another name
+    ("便民电话去年一共接了多少个？", ("电话",), "全年共接听便民热线3.2万余条。", True),
+    ("便民电话去年一共接了多少个？", ("电话",), "全年共开通便民热线3条。", False),
+    ("便民电话去年一共接了多少个？", ("电话",), "全年共接待来访群众1200人次。", False),
     # half of a long word is often a word of its own: 工资 of 最低工资
     ("最低工资标准是每月多少？", ("最低工资",), "依法追回拖欠工资15.6亿元。", False),
     # a character the found words hold too, or one left alone, proves nothing

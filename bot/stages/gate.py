@@ -130,7 +130,7 @@ def counted_in_closest(info: QuestionInfo, found: Retrieved, missing: tuple[str,
     things = tuple(t for t in missing if names_a_thing(info.term_kinds.get(t, "x")))
     present = tuple(t for t in info.terms if t not in missing)
     for sentence in closest_sentences(found):
-        if counts_something_named(unit, sentence, things, present):
+        if counts_something_named(unit, sentence, things, present, tuple(info.actions)):
             return True
         if unit and unit != "个" and holds_count(unit, sentence) and \
                 any(character_share((t,), sentence) >= 0.5 for t in things):
