@@ -55,6 +55,16 @@ KINDS = (
                re.compile(rf"{_CJK}{{2,6}}(?:村|镇|乡|街道|大街|路|街|社区|小区)"), "具体地点"),
     DetailKind("person", re.compile(r"是谁|叫什么名字|哪位|谁是|谁负责"),
                re.compile(rf"(?:同志|书记|市长|县长|区长){_CJK}{{2,3}}|{_CJK}{{2,3}}(?:同志|先生|女士)"), "人员姓名"),
+    # What people ask a service desk, which a work report does not give: the weather, a score line, the
+    # papers to bring.
+    DetailKind("weather", re.compile(r"天气|气温|多少度(?!电)|几度|下不下雨|会下雨"),
+               re.compile(r"-?\d+\s*(?:℃|摄氏度)|晴转|多云|阵雨|雷阵雨"), "天气预报"),
+    DetailKind("score", re.compile(r"分数线|多少分|几分(?!之)"),
+               re.compile(rf"{_NUMBER}\s*分(?![之钟局类别批期步工配析布担享散])"), "具体分数"),
+    DetailKind("procedure", re.compile(r"(?:准备|提交|提供|带|需要)(?:哪些|什么|啥)(?:材料|证件|资料)|"
+                                       r"(?:怎么|如何)(?:办理|申请)|(?:去|在)哪(?:里|儿)?(?:办理|申请|办)"),
+               re.compile(r"身份证|户口簿|户口本|证明材料|申请表|办事指南|一网通办|一窗|办结|网上办|掌上办|就近办"),
+               "办理所需材料或流程"),
     # The number to call, not a count of calls ("热线接了多少个电话").
     DetailKind("contact", re.compile(r"电话(?:号码)?(?:是|为)?(?:多少|几号)(?![个次条通])|联系电话|联系方式|号码|网址|邮箱|"
                                      r"(?:打|拨)(?:什么|哪个)电话"),

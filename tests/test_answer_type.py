@@ -59,6 +59,13 @@ from bot.answer_type import missing_detail
     ("去年建成使用了多少所学校？", ["建成使用公办中小学校30所。"], None),  # 使用了: no sum spent
     ("开发总共要投资多少亿？", ["高起点规划开发凤洲岛。"], "具体金额"),
     ("去年组织了多少人学急救？", ["超过11.2万市民参加应急救护培训。"], None),  # people counted as 市民
+    # what a service desk is asked, which a work report does not give
+    ("这周末天气怎么样，适合去海边吗？", ["全年接待国内游客5250万人次。"], "天气预报"),
+    ("今年中考录取分数线是多少？", ["新增公办中小学学位9360个。"], "具体分数"),
+    ("园区认定自评打了多少分？", ["省级园区认定自评**分。"], None),
+    ("一年级新生报名需要准备哪些材料？", ["新建、改扩建中小学校25所。"], "办理所需材料或流程"),
+    ("企业开办去哪办？", ["企业开办实现一网通办、一日办结。"], None),
+    ("松树得病成片枯死怎么办？", ["全面打好松材线虫病防控攻坚战。"], None),  # what is done, not where to apply
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
