@@ -96,14 +96,16 @@ def is_heading_only(sentence: Sentence) -> bool:
     return sentence.text.rstrip("。！？；") == sentence.chunk.meta.section_title
 
 
-def _and_what_follows(chosen: list[Sentence], pool: list[Sentence]) -> list[Sentence]:
-    """The chosen sentences and the rest of each one's paragraph (``pool`` in report order, on into the
-    next chunk cut from the same paragraph): a sentence that names the topic ("抓好430个市重点建设项目……
-    交通……") is followed by what it is ("建成528国道……")."""
+def _and_what_follows(chosen: list[Sentence], pool: list[Sentence], whole_paragraph: bool) -> list[Sentence]:
+    """The chosen sentences and the rest of each one's passage (``pool`` in report order): a sentence
+    that names the topic ("抓好430个市重点建设项目……交通……") is followed by what it is ("建成528国道……").
+    ``whole_paragraph``: on into the next chunk cut from the same paragraph (an unheaded paragraph, where
+    run-in headings mark the topics; a numbered section's long paragraph runs on to other topics unmarked)."""
     kept = {id(s) for s in chosen}
     for before, after in zip(pool, pool[1:]):
+        same = after.chunk.id == before.chunk.id or (whole_paragraph and _same_paragraph(before, after))
         # A run-in heading ("开放合作深化拓展。") starts the paragraph's next topic.
-        if id(before) in kept and _same_paragraph(before, after) and not is_run_in_heading(after.text):
+        if id(before) in kept and same and not is_run_in_heading(after.text):
             kept.add(id(after))
     return [s for s in pool if id(s) in kept]
 
@@ -248,7 +250,7 @@ class Extractor:
             focus = not about or (not section.numbered and not info.asks_overall)
             on_topic = self._on_topic(info, pool) if focus else []
             if on_topic:
-                pool = _and_what_follows(on_topic, pool)
+                pool = _and_what_follows(on_topic, pool, whole_paragraph=not section.numbered)
             elif not about and index > 0:
                 continue  # a second section only earns its place with sentences on the topic
             else:
