@@ -71,7 +71,7 @@ KINDS = (
                re.compile(r"\d{5,}|www\.|@"), "联系方式"),
 )
 # "多少张床位", "几个项目": the unit counted in. "那几条河", "好几个" point or say "several": they ask no count.
-_UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|公里|米|岁|价"
+_UNITS = "平方公里|平方米|公顷|个|件|户|次|人|项|家|栋|条|名|所|座|套|张|台|吨|亩|斤|辆|间|位|处|公里|米|岁|价"
 _COUNT = re.compile(rf"(?:多少|(?<![这那好前近])几)({_UNITS})")
 
 
@@ -107,8 +107,8 @@ def counted_unit(question: str) -> str:
     return unit
 
 
-# People are counted as 人次, 名 or by who they are ("11.2万市民参加"); households as 户 too.
-_UNIT_ALIASES = {"人": "人次|人|名|位|市民|群众|居民|学生|职工|农民", "家": "家|户", "次": "次|人次|场"}
+# People are counted as 人次, 名 or by who they are ("11.2万市民参加"); households as 户 too; places as 个.
+_UNIT_ALIASES = {"人": "人次|人|名|位|市民|群众|居民|学生|职工|农民", "家": "家|户", "次": "次|人次|场", "处": "处|个"}
 
 
 def _count_pattern(unit: str) -> str:

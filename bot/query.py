@@ -35,7 +35,7 @@ GENERIC_WORDS = frozenset(
     "什么 哪些 哪个 多少 几 要求 安排 计划 规划 部署 打算 措施 举措 工作 情况 进展 成效 重点 内容 对 关于 的 了 "
     "取得 存在 一共 总共 合计 共计 时候 百分之 百分之几 总体 整体 总的 概况 大体上 多长 多宽 多高 多深 多远 "
     # "县里要种多少树": the government or the place as a whole, which the report is by and about.
-    "省里 市里 县里 区里 镇里 乡里 "
+    "省里 市里 县里 区里 镇里 乡里 全省 全市 全县 全区 全镇 全乡 "
     # "总产值达到多少": reaching is how a figure is asked for, the report says 达 or 实现.
     "达到 达 "
     # "那去年实际做到了多少": how far a plan was met, asked of the topic under way.

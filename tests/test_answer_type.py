@@ -59,6 +59,7 @@ from bot.answer_type import missing_detail
     ("去年建成使用了多少所学校？", ["建成使用公办中小学校30所。"], None),  # 使用了: no sum spent
     ("开发总共要投资多少亿？", ["高起点规划开发凤洲岛。"], "具体金额"),
     ("去年组织了多少人学急救？", ["超过11.2万市民参加应急救护培训。"], None),  # people counted as 市民
+    ("去年治理了多少处内涝点？", ["51个内涝点完成治理。"], None),  # places counted as 个
     # what a service desk is asked, which a work report does not give
     ("这周末天气怎么样，适合去海边吗？", ["全年接待国内游客5250万人次。"], "天气预报"),
     ("今年中考录取分数线是多少？", ["新增公办中小学学位9360个。"], "具体分数"),
@@ -103,6 +104,7 @@ def test_a_time_must_be_of_the_milestone_and_the_project_asked(question, terms, 
     ("夜市以后能不能开到很晚？", ["夜市", "开到"]),  # 以后, 能不能, 很: frame, not topic
     ("已经建成多少个充电站？", ["建成", "充电站"]),  # 已经: an adverb
     ("今年县里要种多少树？", []),  # 县里: the county as a whole, which the report is about
+    ("全市一共有多少个养老食堂？", ["养老", "食堂"]),  # 全市: the city as a whole, likewise
     ("市里对小微企业有什么扶持？", ["小微", "企业", "扶持"]),
     ("建筑业总产值达到多少？", ["建筑业", "总产值"]),  # 达到: how a figure is asked for
     ("具体有哪些项目？", ["项目"]),  # jieba's 哪些项目: a question word and a noun

@@ -24,6 +24,7 @@ def _found(sentences: list[str]) -> Retrieved:
     ("医院有多少张床位？", ("床位",), "新增就业岗位1200个。", False),  # another unit
     ("基站建了多少个？", ("基站",), "建成5G基站项目12个。", True),  # 个 counts anything named before it
     ("基站建了多少个？", ("基站",), "建成基站，新引进项目12个。", False),  # a count of something else
+    ("老人饭堂建了多少处？", ("饭堂",), "城乡助老食堂达到309处。", True),
     # a figure right after what the report calls the thing, under another name
     ("今年能多几个托儿的地方？", ("托儿", "地方"), "新增普惠性托位150个、养老床位800张。", True),
     ("娃儿上学的位置能多出来多少个？", ("娃儿", "上学", "位置"), "力争新增公办学位7700个以上。", True),
