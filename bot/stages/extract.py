@@ -103,7 +103,7 @@ def _and_what_follows(chosen: list[Sentence], pool: list[Sentence], whole_paragr
     run-in headings mark the topics; a numbered section's long paragraph runs on to other topics unmarked)."""
     kept = {id(s) for s in chosen}
     for before, after in zip(pool, pool[1:]):
-        same = after.chunk.id == before.chunk.id or (whole_paragraph and _same_paragraph(before, after))
+        same = _same_paragraph(before, after) if whole_paragraph else after.chunk.id == before.chunk.id
         # A run-in heading ("开放合作深化拓展。") starts the paragraph's next topic.
         if id(before) in kept and same and not is_run_in_heading(after.text):
             kept.add(id(after))
@@ -310,7 +310,7 @@ class Extractor:
         # figures after "深入实施招商引资……") come before facts from elsewhere in the section.
         naming = {s.chunk.id for s in pool if self.weights.coverage(info, s.text) > 0}
         for before, after in zip(pool, pool[1:]):  # and so is the rest of its paragraph, in the next chunk
-            if before.chunk.id in naming and after.chunk.id != before.chunk.id and _same_paragraph(before, after):
+            if before.chunk.id in naming and after.chunk.meta.continues(before.chunk.meta):
                 naming.add(after.chunk.id)
         for s in pool:
             if s.chunk.id in naming:
