@@ -14,11 +14,12 @@ from bot.smalltalk import is_smalltalk
 from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
 from index.keyword import STOPWORDS
 from index.numerals import cn_to_int
-from index.periods import FOLLOWUP_TIME_WORDS, NAMED_PLAN as _PLAN_PERIOD
+from index.periods import FOLLOWUP_TIME_WORDS, NAMED_DONE as _DONE_PERIOD, NAMED_PLAN as _PLAN_PERIOD
 
 # A period a follow-up may swap: "今年", "下半年", or a year named outright ("2023年新增了多少…" + "今年呢？").
 _PERIOD_WORDS = re.compile(rf"(?:19|20)\d{{2}}年度?|{FOLLOWUP_TIME_WORDS.pattern}")
 _DONE_FRAME = re.compile(r"做了|干了|完成了|取得了")
+_PLAN_FRAME = re.compile(r"有什么(?:安排|打算|计划|部署)|要做什么|怎么安排")
 _LEADING_FILLER = re.compile(r"^(那么|那|还有|另外|然后|再问一下|再问|请问|那请问)[，,\s]*")
 _QUESTION_TAIL = re.compile(r"(做了什么|做了哪些|[定订设提]了?(?:什么|哪些)\w{0,4}|有哪些\w{0,4}|有什么\w{0,4}|得?怎么样|如何|怎样|"
                             rf"是什么|{COUNT_ASKED}|吗|呢)?[？?。！!\s]*$")
@@ -110,21 +111,31 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             # The point keeps the period it was listed for ("今年有哪些重点任务" → its plans).
             period = _PERIOD_WORDS.search(previous_users[-1])
             return f"具体介绍：{period.group(0) if period else ''}{points[ordinal - 1]}"
-    focus = _NEW_FOCUS.match(question)
-    if not (has_demonstrative(question) or is_elliptical(question, tokens) or focus):
+    if not (has_demonstrative(question) or is_elliptical(question, tokens) or _NEW_FOCUS.match(question)):
         return _in_period_of(question, previous_users[-1]) if _GOES_ON.search(question) else question
-    # Resolve earlier turns first, so a chain of follow-ups keeps the original topic.
-    topic_question = previous_users[0]
+    # Resolve earlier turns first, so a chain of follow-ups keeps the original topic. A new focus
+    # ("铁路呢？", then "机场呢？") is a sibling of the one before it: it narrows the topic as it stood
+    # before that focus, not the focus itself.
+    topic_question = unfocused = previous_users[0]
     for earlier in previous_users[1:]:
         earlier_tokens = tokenize(earlier)
-        if has_demonstrative(earlier) or is_elliptical(earlier, earlier_tokens):
-            topic_question = _merge(earlier, topic_question)
+        earlier_focus = _focus_of(earlier, earlier_tokens)
+        if earlier_focus:
+            topic_question = _with_focus(earlier_focus, unfocused)
+        elif has_demonstrative(earlier) or is_elliptical(earlier, earlier_tokens):
+            topic_question, unfocused = _merge(earlier, topic_question), _merge(earlier, unfocused)
         else:
-            topic_question = earlier
-    if focus and (not is_elliptical(question, tokens) or _one_character(focus.group("focus"))) \
-            and not has_demonstrative(focus.group("focus")):
-        return _with_focus(focus.group("focus"), topic_question)
-    return _merge(question, topic_question)
+            topic_question = unfocused = earlier
+    focus = _focus_of(question, tokens)
+    return _with_focus(focus, unfocused) if focus else _merge(question, topic_question)
+
+
+def _focus_of(question: str, tokens: list[str]) -> str | None:
+    """The new thing a follow-up turns to ("执法方面呢？" → 执法), if that is all it asks."""
+    match = _NEW_FOCUS.match(question)
+    if not match or has_demonstrative(match.group("focus")):
+        return None
+    return match.group("focus") if not is_elliptical(question, tokens) or _one_character(match.group("focus")) else None
 
 
 def _in_period_of(question: str, earlier: str) -> str:
@@ -202,9 +213,12 @@ def _merge(question: str, topic_question: str) -> str:
     if not frame:  # "那下半年呢？": keep the old question's frame, swap the period
         tail = _QUESTION_TAIL.search(topic_question).group(0) or "？"
         frame = tail if tail.endswith(("？", "?")) else tail + "？"
-        # Asking what was done of a plan period reads wrong: "下半年…做了什么" becomes "…有什么安排".
+        # Asking what was done of a plan period reads wrong: "下半年…做了什么" becomes "…有什么安排";
+        # and the other way round: "去年…有什么安排" becomes "…做了什么".
         if period and _PLAN_PERIOD.fullmatch(period.group(0)) and _DONE_FRAME.search(frame):
             frame = "有什么安排？"
+        elif period and _DONE_PERIOD.fullmatch(period.group(0)) and _PLAN_FRAME.search(frame):
+            frame = "做了什么？"
     elif not frame.endswith(("？", "?", "。")):
         frame += "？"
     prefix = period.group(0) if period else (old_period.group(0) if old_period else "")

@@ -85,7 +85,7 @@ _DONE_HEADING = _words(_DONE_PART_WORDS)
 _PLAN_HEADING = re.compile(rf"(?:{_words(_PLAN_PART_WORDS).pattern})(?!以来)")
 _OWN_CONDUCT = _words(_OWN_CONDUCT_WORDS)
 _PART_WORD = _words(_PART_WORDS)
-_NAMED_DONE = _words(_of_phase(DONE, "in_question") + list(_DONE_TIME_WORDS), re.IGNORECASE)
+NAMED_DONE = _words(_of_phase(DONE, "in_question") + list(_DONE_TIME_WORDS), re.IGNORECASE)
 NAMED_PLAN = _words(_of_phase(PLAN, "in_question") + list(_PLAN_TIME_WORDS), re.IGNORECASE)
 FOLLOWUP_TIME_WORDS = _words(_FOLLOWUP_TIME_WORDS)
 
@@ -167,7 +167,7 @@ def lead_in_phase(line: str) -> str:
 def phase_of_question(question: str, tokens: list[str]) -> str:
     """DONE for results, PLAN for plans, "" when the question does not tell. Named times decide first;
     verbs of doing vs. intending only when none is named."""
-    done, plan = bool(_NAMED_DONE.search(question)), bool(NAMED_PLAN.search(question))
+    done, plan = bool(NAMED_DONE.search(question)), bool(NAMED_PLAN.search(question))
     if not (done or plan):
         done = bool(_DOING.search(question) or _ASSESSING.search(question))
         plan = bool(_INTENDING.search(question)) or any(t in _INTENDING_WORDS for t in tokens)

@@ -104,3 +104,28 @@ def test_this_part_stands_for_the_earlier_topic(rewrite):
 ])
 def test_how_the_work_went_or_what_comes_next_goes_on_with_the_topic(rewrite, question, earlier, rewritten):
     assert rewrite(question, earlier) == rewritten
+
+
+@pytest.fixture(scope="module")
+def converse():
+    tokenizer = Tokenizer()
+
+    def converse(*questions: str) -> str:
+        """The last question rewritten after all the others, each answered."""
+        history = [m for q in questions[:-1] for m in ({"role": "user", "content": q},
+                                                      {"role": "assistant", "content": "……"})]
+        last = questions[-1]
+        return resolve_followup(last, analyse(last, tokenizer).tokens, history,
+                                lambda q: analyse(q, tokenizer).tokens)
+    return converse
+
+
+def test_a_focus_after_a_focus_is_its_sibling(converse):
+    assert converse("今年在交通上有什么安排？", "铁路呢？", "机场呢？") == "今年在交通上的机场方面有什么安排？"
+
+
+def test_a_period_after_a_focus_keeps_the_focus_and_asks_what_was_done(converse):
+    assert converse("今年在交通上有什么安排？", "铁路呢？", "那去年呢？") == "去年在交通上的铁路方面做了什么？"
+    # and a focus after that narrows the topic in the new period
+    assert converse("上半年环境保护做了什么？", "执法方面呢？", "那下半年呢？", "宣传方面呢？") == \
+        "下半年环境保护的宣传方面有什么安排？"
