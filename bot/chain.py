@@ -41,9 +41,10 @@ class Bot:
         store, keywords, embeddings = components.store, components.keywords, components.embeddings
         weights = TermWeights(keywords, glossary)
         self.catalog = Catalog(store)
-        english = EnglishReader(keywords.tokenizer.frequency,
-                                lambda: [name for report in self.catalog.reports() for name in report.place_names])
-        self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None, english)
+        places = lambda: [name for report in self.catalog.reports() for name in report.place_names]  # noqa: E731
+        english = EnglishReader(keywords.tokenizer.frequency, places)
+        self.reader = QuestionReader(settings, keywords.tokenizer, llm.condense if llm is not None else None, english,
+                                     places)
         rerank = RerankWeights(**fitted_for(embeddings.model_id)["rerank"])
         self.retriever = Retriever(store, keywords, embeddings, weights, settings.candidates_k, glossary, rerank)
         self.gate = EvidenceGate(weights, settings, GateModel.load(embeddings.model_id), embeddings.embed_query)

@@ -7,6 +7,7 @@ second point of the previous answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from bot.answer_type import COUNT_ASKED
 from bot.messages import message_text
@@ -96,8 +97,11 @@ def points_of(answer: str) -> list[str]:
     return [_CITATION.sub("", i).strip() for i in items]
 
 
-def resolve_followup(question: str, tokens: list[str], history: list[dict], tokenize) -> str:
-    """Rewrite ``question`` into a standalone one; unchanged when it already stands alone."""
+def resolve_followup(question: str, tokens: list[str], history: list[dict], tokenize,
+                     places: Iterable[str] = ()) -> str:
+    """Rewrite ``question`` into a standalone one; unchanged when it already stands alone. ``places``:
+    the places the library's reports are about ("顺平呢？" asks the earlier question of 顺平's report)."""
+    places = tuple(sorted(set(places), key=len, reverse=True))  # "丽水市" before "丽水"
     # A greeting or a thanks is never the topic a follow-up goes on with.
     previous_users = [text for text in (message_text(m["content"]) for m in history if m["role"] == "user")
                       if not is_smalltalk(text)]
@@ -120,14 +124,32 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
     for earlier in previous_users[1:]:
         earlier_tokens = tokenize(earlier)
         earlier_focus = _focus_of(earlier, earlier_tokens)
-        if earlier_focus:
+        if earlier_focus and _is_place(earlier_focus, places):
+            topic_question, unfocused = _in_place(earlier_focus, topic_question, places), \
+                _in_place(earlier_focus, unfocused, places)
+        elif earlier_focus:
             topic_question = _with_focus(earlier_focus, unfocused)
         elif has_demonstrative(earlier) or is_elliptical(earlier, earlier_tokens):
-            topic_question, unfocused = _merge(earlier, topic_question), _merge(earlier, unfocused)
+            # "那下半年呢？" moves the topic to another period; "具体数据呢？" asks more of the same topic.
+            if _PERIOD_WORDS.search(earlier):
+                topic_question, unfocused = _merge(earlier, topic_question), _merge(earlier, unfocused)
         else:
             topic_question = unfocused = earlier
     focus = _focus_of(question, tokens)
+    if focus and _is_place(focus, places):
+        return _in_place(focus, topic_question, places)
     return _with_focus(focus, unfocused) if focus else _merge(question, topic_question)
+
+
+def _is_place(focus: str, places: tuple[str, ...]) -> bool:
+    return focus.removesuffix("的") in places
+
+
+def _in_place(focus: str, question: str, places: tuple[str, ...]) -> str:
+    """The question asked of another report's place: the place it named replaced, else put first."""
+    place = focus.removesuffix("的")
+    named = next((p for p in places if p in question), None)
+    return question.replace(named, place, 1) if named else place + question
 
 
 def _focus_of(question: str, tokens: list[str]) -> str | None:

@@ -110,13 +110,13 @@ def test_how_the_work_went_or_what_comes_next_goes_on_with_the_topic(rewrite, qu
 def converse():
     tokenizer = Tokenizer()
 
-    def converse(*questions: str) -> str:
-        """The last question rewritten after all the others, each answered."""
+    def converse(*questions: str, places: tuple[str, ...] = ()) -> str:
+        """The last question rewritten after all the others, each answered; ``places``: the library's."""
         history = [m for q in questions[:-1] for m in ({"role": "user", "content": q},
                                                       {"role": "assistant", "content": "……"})]
         last = questions[-1]
         return resolve_followup(last, analyse(last, tokenizer).tokens, history,
-                                lambda q: analyse(q, tokenizer).tokens)
+                                lambda q: analyse(q, tokenizer).tokens, places)
     return converse
 
 
@@ -129,3 +129,21 @@ def test_a_period_after_a_focus_keeps_the_focus_and_asks_what_was_done(converse)
     # and a focus after that narrows the topic in the new period
     assert converse("上半年环境保护做了什么？", "执法方面呢？", "那下半年呢？", "宣传方面呢？") == \
         "下半年环境保护的宣传方面有什么安排？"
+
+
+def test_asking_more_of_the_topic_leaves_the_topic_as_it_was(converse):
+    assert converse("上半年经济怎么样？", "具体数据呢？", "下半年打算怎么做？") == "下半年经济打算怎么做？"
+
+
+LIBRARY_PLACES = ("丽水市", "丽水", "顺平县", "顺平")
+
+
+def test_another_reports_place_asks_the_same_of_that_report(converse):
+    assert converse("丽水去年GDP多少？", "顺平呢？", places=LIBRARY_PLACES) == "顺平去年GDP多少？"
+    assert converse("今年的主要预期目标是什么？", "丽水的呢？", places=LIBRARY_PLACES) == "丽水今年的主要预期目标是什么？"
+    # and the conversation goes on in that place
+    assert converse("丽水去年GDP多少？", "顺平呢？", "那今年呢？", places=LIBRARY_PLACES) == "今年顺平GDP多少？"
+
+
+def test_a_place_no_report_is_about_is_a_focus(converse):
+    assert converse("丽水去年GDP多少？", "松阳呢？", places=LIBRARY_PLACES) == "去年丽水GDP的松阳方面多少？"

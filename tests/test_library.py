@@ -78,6 +78,14 @@ def test_a_follow_up_keeps_the_report_the_conversation_settled_on(library_bot):
     assert all(s.section.startswith("二、") for s in answer.sources)  # this year: its plans
 
 
+def test_a_follow_up_naming_another_reports_place_moves_to_that_report(library_bot):
+    first = library_bot.ask("丽水去年地区生产总值是多少？")
+    history = [{"role": "user", "content": "丽水去年地区生产总值是多少？"}, {"role": "assistant", "content": first.answer}]
+    answer = library_bot.ask("顺平呢？", history)
+    assert answer.sources and {s.doc for s in answer.sources} == {SHUNPING}
+    assert "100.6亿元" in answer.answer
+
+
 def test_the_users_choice_of_reports_limits_the_answer(library_bot):
     answer = library_bot.ask("生态环境方面做了什么？", docs=[DISTRICT])
     assert {s.doc for s in answer.sources} == {DISTRICT}

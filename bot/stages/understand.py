@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 from bot.english import EnglishReader, asks_broadly
 from bot.followup import resolve_followup
@@ -39,11 +39,12 @@ class Question:
 
 class QuestionReader:
     def __init__(self, settings: Settings, tokenizer: Tokenizer, condense: Condense | None = None,
-                 english: EnglishReader | None = None):
+                 english: EnglishReader | None = None, places: Callable[[], Iterable[str]] = tuple):
         self.settings = settings
         self.tokenizer = tokenizer
         self.condense = condense  # an LLM's rewrite of follow-ups, preferred to the rule-based one
         self.english = english  # English questions as Chinese words (None: searched by meaning alone)
+        self.places = places  # the places the library's reports are about, as questions name them
 
     def read(self, question: object, history: list | None) -> tuple[str, list[dict]]:
         """The question and the history as clean text; raises InputError with a Chinese message."""
@@ -68,7 +69,7 @@ class QuestionReader:
 
     def _rewrite(self, text: str, info: QuestionInfo, history: list[dict]) -> str:
         tokenize = lambda q: analyse(q, self.tokenizer).tokens  # noqa: E731
-        rewritten = resolve_followup(text, info.tokens, history, tokenize)
+        rewritten = resolve_followup(text, info.tokens, history, tokenize, self.places())
         if rewritten != text and self.condense is not None:
             try:
                 condensed = self.condense(text, history)
