@@ -189,6 +189,11 @@ def _milestones(text: str) -> set[str]:
     return {name for name, pattern in _MILESTONES.items() if pattern.search(text)}
 
 
+def is_milestone(word: str) -> bool:
+    """"完工", "通车": a stage of the project under way, asked of it ("什么时候完工？")."""
+    return bool(_milestones(word))
+
+
 def _holds(kind: DetailKind, text: str, terms: tuple[str, ...], milestones: set[str] = frozenset()) -> bool:
     """``text`` (one sentence) holds the kind of detail asked, and a figure is next to what it is a
     figure of: at least half the characters of one of the question's terms besides the measure ("收入");

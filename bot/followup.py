@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.answer_type import COUNT_ASKED
+from bot.answer_type import COUNT_ASKED, is_milestone
 from bot.messages import message_text
 from bot.smalltalk import is_smalltalk
 from bot.query import GENERIC_WORDS, has_demonstrative, ordinal_reference, replace_demonstrative
@@ -45,8 +45,8 @@ def is_elliptical(question: str, tokens: list[str]) -> bool:
     """No topic words of its own: only a period, a question frame, fillers, the kind of thing asked."""
     # A single character ("建", "修") is a verb of the frame, not a topic.
     topical = [t for t in tokens if len(t) > 1 and t not in GENERIC_WORDS and t not in STOPWORDS
-               and t not in _KIND_NOUNS and t not in _PROGRESS_VERBS and not _PERIOD_WORDS.fullmatch(t)
-               and not _COUNTING.fullmatch(t)]
+               and t not in _KIND_NOUNS and t not in _PROGRESS_VERBS and not is_milestone(t)
+               and not _PERIOD_WORDS.fullmatch(t) and not _COUNTING.fullmatch(t)]
     return not topical
 
 

@@ -147,3 +147,8 @@ def test_another_reports_place_asks_the_same_of_that_report(converse):
 
 def test_a_place_no_report_is_about_is_a_focus(converse):
     assert converse("丽水去年GDP多少？", "松阳呢？", places=LIBRARY_PLACES) == "去年丽水GDP的松阳方面多少？"
+
+
+def test_asking_when_a_stage_is_reached_asks_it_of_the_topic_under_way(converse):
+    assert converse("俄式建筑修缮了多少栋？", "什么时候完工？").endswith("什么时候完工？")
+    assert converse("俄式建筑修缮了多少栋？", "什么时候完工？").startswith("俄式建筑")
