@@ -102,9 +102,7 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
     """Rewrite ``question`` into a standalone one; unchanged when it already stands alone. ``places``:
     the places the library's reports are about ("顺平呢？" asks the earlier question of 顺平's report)."""
     places = tuple(sorted(set(places), key=len, reverse=True))  # "丽水市" before "丽水"
-    # A greeting or a thanks is never the topic a follow-up goes on with.
-    previous_users = [text for text in (message_text(m["content"]) for m in history if m["role"] == "user")
-                      if not is_smalltalk(text)]
+    previous_users = _previous_questions(history)
     if not previous_users:
         return question
     ordinal = ordinal_reference(question)
@@ -117,9 +115,23 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
             return f"具体介绍：{period.group(0) if period else ''}{points[ordinal - 1]}"
     if not (has_demonstrative(question) or is_elliptical(question, tokens) or _NEW_FOCUS.match(question)):
         return _in_period_of(question, previous_users[-1]) if _GOES_ON.search(question) else question
-    # Resolve earlier turns first, so a chain of follow-ups keeps the original topic. A new focus
-    # ("铁路呢？", then "机场呢？") is a sibling of the one before it: it narrows the topic as it stood
-    # before that focus, not the focus itself.
+    topic_question, unfocused = _conversation_topic(previous_users, tokenize, places)
+    focus = _focus_of(question, tokens)
+    if focus and _is_place(focus, places):
+        return _in_place(focus, topic_question, places)
+    return _with_focus(focus, unfocused) if focus else _merge(question, topic_question)
+
+
+def _previous_questions(history: list[dict]) -> list[str]:
+    # A greeting or a thanks is never the topic a follow-up goes on with.
+    return [text for text in (message_text(m["content"]) for m in history if m["role"] == "user")
+            if not is_smalltalk(text)]
+
+
+def _conversation_topic(previous_users: list[str], tokenize, places: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The question the conversation is on, and the same before its latest focus. Earlier turns are
+    resolved first, so a chain of follow-ups keeps the original topic. A new focus ("铁路呢？", then
+    "机场呢？") is a sibling of the one before it: it narrows the topic as it stood before that focus."""
     topic_question = unfocused = previous_users[0]
     for earlier in previous_users[1:]:
         earlier_tokens = tokenize(earlier)
@@ -135,10 +147,7 @@ def resolve_followup(question: str, tokens: list[str], history: list[dict], toke
                 topic_question, unfocused = _merge(earlier, topic_question), _merge(earlier, unfocused)
         else:
             topic_question = unfocused = earlier
-    focus = _focus_of(question, tokens)
-    if focus and _is_place(focus, places):
-        return _in_place(focus, topic_question, places)
-    return _with_focus(focus, unfocused) if focus else _merge(question, topic_question)
+    return topic_question, unfocused
 
 
 def _is_place(focus: str, places: tuple[str, ...]) -> bool:
