@@ -123,6 +123,9 @@ def holds_count(unit: str, text: str) -> bool:
 
 _FIGURE_OF = 6  # characters before a figure that say what it counts ("新增公办学位" of "7700个")
 _ANY_FIGURE = rf"{_NUMBER}{_MAGNITUDE}(?:{_UNITS}|通|起|元|%)"
+# A target or a result in figures: a number with its unit ("35个以上", "230亿元", "增长6.5%"), not a
+# number in a name ("四类500强") or a year.
+MEASURED = re.compile(rf"(?:\d[\d.]*|[*＊]+){_MAGNITUDE}(?:{_UNITS}|元|%|倍|个百分点|千瓦|兆瓦|万千瓦)")
 
 
 def _named_share(word: str) -> float:

@@ -105,6 +105,7 @@ def test_a_time_must_be_of_the_milestone_and_the_project_asked(question, terms, 
     ("已经建成多少个充电站？", ["建成", "充电站"]),  # 已经: an adverb
     ("今年县里要种多少树？", []),  # 县里: the county as a whole, which the report is about
     ("全市一共有多少个养老食堂？", ["养老", "食堂"]),  # 全市: the city as a whole, likewise
+    ("合湛高铁预计哪一年建成通车？", ["合湛", "高铁", "建成", "通车"]),  # 预计: how a date is asked
     ("市里对小微企业有什么扶持？", ["小微", "企业", "扶持"]),
     ("建筑业总产值达到多少？", ["建筑业", "总产值"]),  # 达到: how a figure is asked for
     ("具体有哪些项目？", ["项目"]),  # jieba's 哪些项目: a question word and a noun
@@ -151,3 +152,17 @@ def test_a_noun_the_segmenter_split_into_the_verb_before_it_is_put_back(question
     from index.keyword import Tokenizer
 
     assert term in analyse(question, Tokenizer()).terms
+
+
+@pytest.mark.parametrize("text, measured", [
+    ("全年新签约强优企业合作项目35个以上", True),
+    ("完成投资230亿元以上", True),
+    ("地区生产总值增长6.5%左右", True),
+    ("新增就业**人", True),
+    ("引进“四类500强”等强优企业", False),  # a number in a name
+    ("2024年是关键之年", False),  # a year
+])
+def test_a_target_in_figures_is_a_number_with_its_unit(text, measured):
+    from bot.answer_type import MEASURED
+
+    assert bool(MEASURED.search(text)) is measured

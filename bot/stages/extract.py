@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.answer_type import MEASURED
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.stages.plan import Plan, Section
@@ -20,7 +21,6 @@ from index.store import ChunkStore, StoredChunk
 
 _FACT = re.compile(r"[\d*＊]|“[^”]+”|[^、，]{2,12}、[^、，]{2,12}")
 _CLAUSE = re.compile(r"[^，,；;：:。！？]+")
-_FIGURE = re.compile(r"\d|[*＊]")
 
 MEANING_WEIGHT = 0.5  # the closest sentence in meaning outweighs a sentence with one more shared word
 BROAD_MAX_SENTENCES = 8
@@ -210,11 +210,11 @@ class Extractor:
                     after = self._following(following, candidates)
                     if after is not None and after not in chosen:
                         chosen.append(after)
-        if info.asks_target and not any(_FIGURE.search(s.text) for s in chosen):
+        if info.asks_target and not any(MEASURED.search(s.text) for s in chosen):
             # A target is set in figures, often in the sentences after the one that names the work
             # ("深入实施招商引资……行动。……引进10亿级项目55个"): the first of them in the passage follows.
             figure = next((s for s in sorted(candidates, key=lambda s: s.key)
-                           if s.chunk.id == best.chunk.id and s.key > best.key and _FIGURE.search(s.text)), None)
+                           if s.chunk.id == best.chunk.id and s.key > best.key and MEASURED.search(s.text)), None)
             if figure is not None and figure not in chosen:
                 chosen.append(figure)
         chosen.sort(key=lambda s: s.key)
@@ -250,7 +250,9 @@ class Extractor:
             focus = not about or (not section.numbered and not info.asks_overall)
             on_topic = self._on_topic(info, pool) if focus else []
             if on_topic:
-                pool = _and_what_follows(on_topic, pool, whole_paragraph=not section.numbered)
+                # Targets close a plan's paragraph ("……全年新签约……项目35个以上"): asked for them, read on to
+                # its end even in a numbered section.
+                pool = _and_what_follows(on_topic, pool, whole_paragraph=not section.numbered or info.asks_target)
             elif not about and index > 0:
                 continue  # a second section only earns its place with sentences on the topic
             else:
@@ -319,7 +321,7 @@ class Extractor:
         add_meaning(pool, similarity)
         if info.asks_target:  # targets are set in figures ("新签约强优企业合作项目35个以上")
             for s in pool:
-                if _FIGURE.search(s.text):
+                if MEASURED.search(s.text):
                     s.score += TARGET_FIGURE_BONUS
         picked: list[Sentence] = []
         used = 0
@@ -330,6 +332,12 @@ class Extractor:
                 continue
             picked.append(s)
             used += len(s.text)
+        if info.asks_target and picked and not any(MEASURED.search(s.text) for s in picked):
+            # Asked for targets, the section's best sentence with a figure is one of the answers, whatever
+            # the words around it crowd out ("全年新签约强优企业合作项目35个以上……").
+            figure = max((s for s in pool if MEASURED.search(s.text)), key=lambda s: s.score, default=None)
+            if figure is not None:
+                picked = picked[:most - 1] + [figure]
         return picked
 
     def _openings(self, parts: tuple[tuple[str, str], ...]) -> Extract:
