@@ -144,6 +144,9 @@ def counts_something_named(unit: str, text: str, words: tuple[str, ...], found: 
     Characters of the ``found`` words prove nothing new ("能贷" and "贷款134亿元" when 贷款 was asked
     too), and a single character left says too little ("能" and "用能40万吨"). A found word with the
     question's own action names the figure too: "防疫电话一共接了多少个" and "接听防疫热线**余条"."""
+    # A count may name its thing by the first character in place of a unit: "6金3银" for 金牌 and 银牌.
+    if any(re.search(rf"(?:\d+|[*＊]+){re.escape(w[0])}", text) for w in words if len(w) == 2):
+        return True
     known = "".join(found)
     actions = tuple(a for a in actions if not any(ch in known for ch in a))
     words = tuple(w for w in ("".join(ch for ch in word if ch not in known) for word in words) if len(w) > 1)

@@ -39,6 +39,9 @@ def _found(sentences: list[str]) -> Retrieved:
     ("便民电话去年一共接了多少个？", ("电话",), "全年共接听便民热线3.2万余条。", True),
     ("便民电话去年一共接了多少个？", ("电话",), "全年共开通便民热线3条。", False),
     ("便民电话去年一共接了多少个？", ("电话",), "全年共接待来访群众1200人次。", False),
+    # a count naming its thing by the first character, in place of a unit
+    ("运动员拿了多少块金牌银牌？", ("银牌",), "运动员在国际大赛中斩获6金3银。", True),
+    ("运动员拿了多少块金牌银牌？", ("银牌",), "统一金融服务标准。", False),
     # half of a long word is often a word of its own: 工资 of 最低工资
     ("最低工资标准是每月多少？", ("最低工资",), "依法追回拖欠工资15.6亿元。", False),
     # a character the found words hold too, or one left alone, proves nothing
