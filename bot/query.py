@@ -44,6 +44,8 @@ GENERIC_WORDS = frozenset(
     "现在 目前 当前 眼下 "
     # "多出来多少个", "利用起来": a direction after a verb, not a topic ("冒出来" is 冒 with it).
     "出来 起来 下来 上来 过来 回来 进去 出去 下去 上去".split()) | TIME_TOKENS
+# The report's author as a question names it ("政府管不管", "政府准备怎么治"): who acts, not what about.
+AUTHOR_WORDS = frozenset("政府 市政府 县政府 区政府 政府部门 有关部门 相关部门".split())
 _DEMONSTRATIVE = re.compile(r"这方面|这一块|这块|这一项|这项工作|这件事|这个|这些|该项|上述|以上|此项|它们|它")
 _ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(点|条|项|个|部分)")
 

@@ -11,7 +11,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.evidence import TermWeights
-from bot.query import QuestionInfo
+from bot.query import AUTHOR_WORDS, QuestionInfo
 from bot.stages.scope import Scope
 from bot.stages.understand import Question
 from index.keyword import KeywordIndex
@@ -154,7 +154,10 @@ class Retriever:
         keyword_weight = 1.0 if asked.info.english else self.weights.known_share(asked.info)
         # BM25 looks for the question's content terms: its time words ("去年") have chosen the part of
         # the report already and would otherwise rank any passage that says 去年.
-        terms = " ".join(asked.info.terms) if asked.info.terms and not asked.info.english else None
+        # Nor the report's author ("政府管不管"): every passage is the government's work, and one on the
+        # government's own conduct would win on that word alone.
+        searched = [t for t in asked.info.terms if t not in AUTHOR_WORDS]
+        terms = " ".join(searched) if searched and not asked.info.english else None
         hits, baseline = self.search.search_with_baseline(asked.search_text, scope, query_vector=vector,
                                                           keyword_weight=keyword_weight, keyword_query=terms)
         similarity, sentence_vectors = self._score_meaning(hits[:SCORED_K], vector)
