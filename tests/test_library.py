@@ -86,6 +86,12 @@ def test_a_follow_up_naming_another_reports_place_moves_to_that_report(library_b
     assert "100.6亿元" in answer.answer
 
 
+def test_a_count_asked_of_a_topic_is_found_in_the_sentences_after_the_one_naming_it(library_bot):
+    answer = library_bot.ask("顺平要让农村美起来，具体要建多少个村？")
+    assert not answer.refused, answer.answer
+    assert "秀美共富村5个" in answer.answer
+
+
 def test_the_users_choice_of_reports_limits_the_answer(library_bot):
     answer = library_bot.ask("生态环境方面做了什么？", docs=[DISTRICT])
     assert {s.doc for s in answer.sources} == {DISTRICT}

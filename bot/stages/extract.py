@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.answer_type import MEASURED
+from bot.answer_type import MEASURED, counted_unit, holds_count
 from bot.evidence import TermWeights
 from bot.query import QuestionInfo
 from bot.stages.plan import Plan, Section
@@ -210,11 +210,14 @@ class Extractor:
                     after = self._following(following, candidates)
                     if after is not None and after not in chosen:
                         chosen.append(after)
-        if info.asks_target and not any(MEASURED.search(s.text) for s in chosen):
-            # A target is set in figures, often in the sentences after the one that names the work
-            # ("深入实施招商引资……行动。……引进10亿级项目55个"): the first of them in the passage follows.
+        unit = counted_unit(info.text) if info.asks_quantity else ""
+        holds_figure = (lambda text: MEASURED.search(text)) if info.asks_target else (lambda text: holds_count(unit, text))
+        if (info.asks_target or unit) and not any(holds_figure(s.text) for s in chosen):
+            # A target or a count is given in figures, often in the sentences after the one that names the
+            # work ("深入实施招商引资……行动。……引进10亿级项目55个", "要让农村美起来。……建成秀美共富村5个"):
+            # the first of them in the passage follows.
             figure = next((s for s in sorted(candidates, key=lambda s: s.key)
-                           if s.chunk.id == best.chunk.id and s.key > best.key and MEASURED.search(s.text)), None)
+                           if s.chunk.id == best.chunk.id and s.key > best.key and holds_figure(s.text)), None)
             if figure is not None and figure not in chosen:
                 chosen.append(figure)
         chosen.sort(key=lambda s: s.key)
