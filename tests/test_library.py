@@ -86,8 +86,9 @@ def test_a_follow_up_naming_another_reports_place_moves_to_that_report(library_b
     assert "100.6亿元" in answer.answer
 
 
-def test_a_count_asked_of_a_topic_is_found_in_the_sentences_after_the_one_naming_it(library_bot):
-    answer = library_bot.ask("顺平要让农村美起来，具体要建多少个村？")
+@pytest.mark.parametrize("question", ["顺平要让农村美起来，具体要建多少个村？", "顺平今年让农村美起来，要建多少个村？"])
+def test_a_count_asked_of_a_topic_is_found_in_the_sentences_after_the_one_naming_it(library_bot, question):
+    answer = library_bot.ask(question)
     assert not answer.refused, answer.answer
     assert "秀美共富村5个" in answer.answer
 

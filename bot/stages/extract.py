@@ -216,8 +216,9 @@ class Extractor:
             # A target or a count is given in figures, often in the sentences after the one that names the
             # work ("深入实施招商引资……行动。……引进10亿级项目55个", "要让农村美起来。……建成秀美共富村5个"):
             # the first of them in the passage follows.
-            figure = next((s for s in sorted(candidates, key=lambda s: s.key)
-                           if s.chunk.id == best.chunk.id and s.key > best.key and holds_figure(s.text)), None)
+            in_order = sorted(candidates, key=lambda s: s.key)
+            figure = next((s for lead in chosen for s in in_order
+                           if s.chunk.id == lead.chunk.id and s.key > lead.key and holds_figure(s.text)), None)
             if figure is not None and figure not in chosen:
                 chosen.append(figure)
         chosen.sort(key=lambda s: s.key)
