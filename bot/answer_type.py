@@ -236,10 +236,30 @@ def _is_measure(term: str) -> bool:
     return any(term.endswith(m) and len(term) - len(m) <= 1 for m in _MEASURES)
 
 
+# "开通了哪些航线", "是哪五个馆": the names of facilities or routes of one kind, asked by their kind.
+_NAMES_ASKED = re.compile(r"哪(?:些|几[个条家所座处]|[一二两三四五六七八九十][个条家所座处])"
+                          r"(?P<kind>[\u4e00-\u9fff]{0,2}[线馆院场站园港桥])(?:[？?，,。！!]|$)")
+_COUNTED_BEFORE = "一二三四五六七八九十两几个条家所座处"
+
+
+def _names_missing(question: str, texts: list[str]) -> bool:
+    """The question asks which facilities or routes of a kind (``_NAMES_ASKED``) and no text names one:
+    a name is words before the kind ("北海至东莞内贸集装箱直达航线", "市图书馆"), not a count of them
+    ("“五馆两中心”")."""
+    match = _NAMES_ASKED.search(question)
+    if not match:
+        return False
+    kind = match.group("kind")
+    named = re.compile(rf"[\u4e00-\u9fff]{{2,8}}(?<![{_COUNTED_BEFORE}]){re.escape(kind)}")
+    return not any(named.search(text) for text in texts)
+
+
 def missing_detail(question: str, texts: list[str], terms: tuple[str, ...] | list[str] = ()) -> str | None:
     """The kind of detail the question asks for that none of the texts (sentences) holds, named for an
     answer ("具体价格或费用", "具体数量"); None when nothing asked for is missing. ``terms``: the
     question's terms, one of which a figure must stand next to."""
+    if _names_missing(question, texts):
+        return "具体名称"
     kinds = asked_kinds(question)
     if kinds:
         milestones = _milestones(question)

@@ -67,6 +67,11 @@ from bot.answer_type import missing_detail
     ("一年级新生报名需要准备哪些材料？", ["新建、改扩建中小学校25所。"], "办理所需材料或流程"),
     ("企业开办去哪办？", ["企业开办实现一网通办、一日办结。"], None),
     ("松树得病成片枯死怎么办？", ["全面打好松材线虫病防控攻坚战。"], None),  # what is done, not where to apply
+    # which facilities or routes of a kind: their names, not a count of them
+    ("机场开通了哪些航线？", ["机场建筑单体全部结顶，迈入试飞运营衔接阶段。"], "具体名称"),
+    ("机场开通了哪些航线？", ["开通北海至东莞内贸集装箱直达航线。"], None),
+    ("“五馆两中心”具体是哪五个馆？", ["完成投资2.81亿元的“五馆两中心”建设。"], "具体名称"),
+    ("“五馆两中心”具体是哪五个馆？", ["建成县图书馆、博物馆和文化馆。"], None),
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
