@@ -237,8 +237,8 @@ def _is_measure(term: str) -> bool:
 
 
 # "开通了哪些航线", "是哪五个馆": the names of facilities or routes of one kind, asked by their kind.
-_NAMES_ASKED = re.compile(r"哪(?:些|几[个条家所座处]|[一二两三四五六七八九十][个条家所座处])"
-                          r"(?P<kind>[\u4e00-\u9fff]{0,2}[线馆院场站园港桥])(?:[？?，,。！!]|$)")
+_NAMES_ASKED = re.compile(r"哪(?:些|几[个条家所座处]|[一二两三四五六七八九十][个条家所座处]|[个条家所座])"
+                          r"(?P<kind>[\u4e00-\u9fff]{0,2}[线馆院场站园港桥])(?:[做看办去]|[？?，,。！!]|$)")
 _COUNTED_BEFORE = "一二三四五六七八九十两几个条家所座处"
 
 

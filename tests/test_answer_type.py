@@ -72,6 +72,8 @@ from bot.answer_type import missing_detail
     ("机场开通了哪些航线？", ["开通北海至东莞内贸集装箱直达航线。"], None),
     ("“五馆两中心”具体是哪五个馆？", ["完成投资2.81亿元的“五馆两中心”建设。"], "具体名称"),
     ("“五馆两中心”具体是哪五个馆？", ["建成县图书馆、博物馆和文化馆。"], None),
+    ("结直肠癌筛查去哪家医院做？", ["为重点人群开展结直肠癌筛查。"], "具体名称"),
+    ("结直肠癌筛查去哪家医院做？", ["在市中心医院开展结直肠癌筛查。"], None),
 ])
 def test_the_detail_asked_for_is_looked_for_in_the_quoted_text(question, texts, missing):
     assert missing_detail(question, texts) == missing
