@@ -9,14 +9,23 @@ from index.keyword import Tokenizer
 
 
 @pytest.fixture(scope="module")
-def rewrite():
+def converse():
     tokenizer = Tokenizer()
 
-    def rewrite(question: str, earlier: str) -> str:
-        history = [{"role": "user", "content": earlier}, {"role": "assistant", "content": "……"}]
-        return resolve_followup(question, analyse(question, tokenizer).tokens, history,
-                                lambda q: analyse(q, tokenizer).tokens)
-    return rewrite
+    def converse(*questions: str, places: tuple[str, ...] = ()) -> str:
+        """The last question rewritten after all the others, each answered; ``places``: the library's."""
+        history = [m for q in questions[:-1] for m in ({"role": "user", "content": q},
+                                                      {"role": "assistant", "content": "……"})]
+        last = questions[-1]
+        return resolve_followup(last, analyse(last, tokenizer).tokens, history,
+                                lambda q: analyse(q, tokenizer).tokens, places)
+    return converse
+
+
+@pytest.fixture(scope="module")
+def rewrite(converse):
+    """A follow-up rewritten after one earlier question."""
+    return lambda question, earlier: converse(earlier, question)
 
 
 def test_a_new_focus_narrows_the_earlier_question(rewrite):
@@ -104,20 +113,6 @@ def test_this_part_stands_for_the_earlier_topic(rewrite):
 ])
 def test_how_the_work_went_or_what_comes_next_goes_on_with_the_topic(rewrite, question, earlier, rewritten):
     assert rewrite(question, earlier) == rewritten
-
-
-@pytest.fixture(scope="module")
-def converse():
-    tokenizer = Tokenizer()
-
-    def converse(*questions: str, places: tuple[str, ...] = ()) -> str:
-        """The last question rewritten after all the others, each answered; ``places``: the library's."""
-        history = [m for q in questions[:-1] for m in ({"role": "user", "content": q},
-                                                      {"role": "assistant", "content": "……"})]
-        last = questions[-1]
-        return resolve_followup(last, analyse(last, tokenizer).tokens, history,
-                                lambda q: analyse(q, tokenizer).tokens, places)
-    return converse
 
 
 def test_a_focus_after_a_focus_is_its_sibling(converse):
